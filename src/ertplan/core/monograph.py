@@ -1,0 +1,354 @@
+"""The schema of a drug's monograph data file, and its loader.
+
+The schema is plain frozen dataclasses, so a validated monograph is cheap to keep and to pickle;
+pydantic validates a file against it (imported only when a file is actually validated). A malformed
+file fails with a :class:`MonographError` that names the field path, e.g.
+``imiglucerase.toml: products.0.vial_units: Input should be a valid number``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from ertplan.core.errors import InputError, MonographError
+
+Severity = Literal["info", "warning", "critical"]
+Storage = Literal["refrigerated", "room"]
+Stage = Literal["reconstituted", "diluted"]
+Sources = tuple[str, ...]
+
+# the packaged data files (a folder beside this package; ertplan is installed unzipped)
+MONOGRAPH_FOLDER = Path(__file__).resolve().parent.parent / "monographs"
+
+# pydantic reads this on each dataclass: a misspelt key in a data file is an error, not a default
+_STRICT: dict[str, Any] = {"extra": "forbid"}
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Reference:
+    """One source document: a short label for alerts and the full citation."""
+
+    label: str
+    citation: str
+    __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Fact:
+    """Base of every fact group: where it comes from, and whether it was read in the original."""
+
+    source: Sources
+    verified: bool = True
+    __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Identity(Fact):
+    generic_name: str
+    brand_names: tuple[str, ...]
+    drug_class: str
+    chemical_name: str
+    molecular_formula: str
+    cas_number: str
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Indication(Fact):
+    condition: str
+    text: str
+    gaucher_types: tuple[int, ...]
+    off_label: bool
+    requires_any_manifestation: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Availability(Fact):
+    region: str
+    status: Literal["marketed", "discontinued", "not-listed"]
+    note: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Product(Fact):
+    """One vial size: how much water reconstitutes it and the concentration that gives."""
+
+    vial_units: int
+    form: str
+    sterile_water_ml: float
+    concentration_units_per_ml: float
+    availability: tuple[Availability, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Reconstitution(Fact):
+    diluent: str
+    technique: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Dilution(Fact):
+    diluent: str
+    final_volume_ml_min: float
+    final_volume_ml_max: float
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Administration(Fact):
+    route: str
+    duration_min_lower: float
+    duration_min_upper: float
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AdministrationDefault(Fact):
+    duration_min: float
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class InfusionFilter(Fact):
+    description: str
+    wording: str
+    required: bool
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class StabilityEntry(Fact):
+    stage: Stage
+    storage: Storage
+    hours: float
+    conditions: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Regimen:
+    """A labelled regimen: a per-infusion dose and either an interval in days or a weekly count."""
+
+    dose_units_per_kg: float
+    every_days: float | None = None
+    times_per_week: float | None = None
+    __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
+
+    @property
+    def interval_days(self) -> float:
+        """Days between infusions (3 times weekly is 7/3 days)."""
+        if self.every_days is not None:
+            return self.every_days
+        assert self.times_per_week is not None  # guaranteed by validate_monograph
+        return 7 / self.times_per_week
+
+    @property
+    def infusions_per_week(self) -> float:
+        """Infusions a week (every 2 weeks is 0.5)."""
+        if self.times_per_week is not None:
+            return self.times_per_week
+        return 7 / self.interval_days
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DoseRange(Fact):
+    text: str
+    lowest: Regimen
+    highest: Regimen
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DoseRounding(Fact):
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ExposureWindow(Fact):
+    days: float
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Planning(Fact):
+    """House conventions (not clinical facts) that a site may review: limits and thresholds."""
+
+    weight_kg_accepted_min: float
+    weight_kg_accepted_max: float
+    weight_kg_plausible_min: float
+    weight_kg_plausible_max: float
+    high_waste_percent: float
+    final_volume_step_ml: float
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AntibodyEffects(Fact):
+    volume_of_distribution: Literal["decreased", "increased", "unchanged"]
+    clearance: Literal["decreased", "increased", "unchanged"]
+    half_life: Literal["decreased", "increased", "unchanged"]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Pharmacokinetics(Fact):
+    half_life_min_lower: float
+    half_life_min_upper: float
+    volume_of_distribution_l_per_kg_lower: float
+    volume_of_distribution_l_per_kg_upper: float
+    steady_state_reached_min: float
+    steady_state_infusion_duration_min: float
+    antibody_effects: AntibodyEffects
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Caution(Fact):
+    topic: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AlertRule(Fact):
+    """How one alert code reads: severity and a message template filled in by the planner."""
+
+    severity: Severity
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Monograph:
+    """A drug's monograph as validated data. Obtain it from :func:`load_monograph`."""
+
+    format_version: Literal[1]
+    drug: str
+    references: dict[str, Reference]
+    identity: Identity
+    indications: tuple[Indication, ...]
+    products: tuple[Product, ...]
+    reconstitution: Reconstitution
+    dilution: Dilution
+    administration: Administration
+    administration_default: AdministrationDefault
+    infusion_filter: InfusionFilter
+    stability: tuple[StabilityEntry, ...]
+    dose_range: DoseRange
+    dose_rounding: DoseRounding
+    exposure_window: ExposureWindow
+    planning: Planning
+    pharmacokinetics: Pharmacokinetics
+    cautions: tuple[Caution, ...]
+    alerts: dict[str, AlertRule]
+    __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
+
+    def product(self, vial_units: int) -> Product:
+        """The product with `vial_units` units per vial."""
+        for candidate in self.products:
+            if candidate.vial_units == vial_units:
+                return candidate
+        raise KeyError(vial_units)
+
+    @property
+    def vial_sizes_units(self) -> tuple[int, ...]:
+        """Every vial size the monograph lists, smallest first."""
+        return tuple(sorted(product.vial_units for product in self.products))
+
+    def stability_hours(self, stage: Stage, storage: Storage) -> StabilityEntry | None:
+        """The stability fact for a stage and storage, or None where the references give none."""
+        for entry in self.stability:
+            if entry.stage == stage and entry.storage == storage:
+                return entry
+        return None
+
+    def cite(self, source: Sources) -> str:
+        """The sources of a fact as one line of labels."""
+        return "; ".join(self.references[key].label for key in source)
+
+
+def monograph_path(drug: str) -> Path:
+    """Where the packaged data file of `drug` lives (``imiglucerase`` -> ``imiglucerase.toml``)."""
+    if not drug.replace("-", "").isalnum():
+        raise InputError("drug", "must be a monograph name such as imiglucerase", drug)
+    return MONOGRAPH_FOLDER / f"{drug}.toml"
+
+
+def available_drugs() -> tuple[str, ...]:
+    """Names of the monographs shipped with ertplan."""
+    return tuple(sorted(path.stem for path in MONOGRAPH_FOLDER.glob("*.toml")))
+
+
+def read_monograph_file(path: Path) -> dict[str, Any]:
+    """Parse a monograph TOML file into plain data, without validating it."""
+    import tomllib  # only needed when a file is (re)validated, not on a cached run
+
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise MonographError(f"{path.name}: no such monograph file ({path})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise MonographError(f"{path.name}: not valid TOML: {error}") from None
+
+
+def validate_monograph(data: dict[str, Any], name: str = "monograph") -> Monograph:
+    """Validate plain data against the schema and the cross-field rules.
+
+    Raises :class:`MonographError` naming the first bad field path.
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        monograph = TypeAdapter(Monograph).validate_python(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        extra = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+        raise MonographError(f"{name}: {where}: {first['msg']}{extra}") from None
+    _check_consistency(monograph, name)
+    return monograph
+
+
+def load_monograph(path: Path) -> Monograph:
+    """Read and validate the monograph file at `path`."""
+    return validate_monograph(read_monograph_file(path), path.name)
+
+
+def _check_consistency(monograph: Monograph, name: str) -> None:
+    problems: list[str] = []
+    for where, fact in _facts(monograph):
+        unknown = [key for key in fact.source if key not in monograph.references]
+        if not fact.source:
+            problems.append(f"{where}.source: must name at least one reference")
+        if unknown:
+            problems.append(f"{where}.source: unknown reference(s) {', '.join(unknown)}")
+    if not monograph.products:
+        problems.append("products: at least one vial size is needed")
+    for index, product in enumerate(monograph.products):
+        if product.vial_units <= 0 or product.concentration_units_per_ml <= 0:
+            problems.append(f"products.{index}: vial_units and concentration must be positive")
+    for where, regimen in (("lowest", monograph.dose_range.lowest),
+                           ("highest", monograph.dose_range.highest)):
+        if (regimen.every_days is None) == (regimen.times_per_week is None):
+            problems.append(f"dose_range.{where}: give exactly one of every_days, times_per_week")
+    dilution = monograph.dilution
+    if not 0 < dilution.final_volume_ml_min <= dilution.final_volume_ml_max:
+        problems.append("dilution: final_volume_ml_min must be positive and <= the maximum")
+    administration = monograph.administration
+    if not 0 < administration.duration_min_lower <= administration.duration_min_upper:
+        problems.append("administration: duration_min_lower must be positive and <= the upper")
+    if problems:
+        raise MonographError(f"{name}: {problems[0]}")
+
+
+def _facts(monograph: Monograph) -> list[tuple[str, Fact]]:
+    """Every fact group of the monograph with its field path."""
+    found: list[tuple[str, Fact]] = []
+
+    def visit(value: object, where: str) -> None:
+        if isinstance(value, Fact):
+            found.append((where, value))
+        if isinstance(value, tuple):
+            for index, item in enumerate(value):
+                visit(item, f"{where}.{index}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, f"{where}.{key}")
+        elif hasattr(value, "__dataclass_fields__"):
+            for name in value.__dataclass_fields__:
+                visit(getattr(value, name), f"{where}.{name}" if where else name)
+
+    visit(monograph, "")
+    return found

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from ertplan.core.monograph import Monograph, load_monograph, monograph_path
+
+
+@pytest.fixture(scope="session")
+def imiglucerase() -> Monograph:
+    """The shipped imiglucerase monograph, validated from its file (no cache)."""
+    return load_monograph(monograph_path("imiglucerase"))
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory,
+                   monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep every test's ertplan cache out of the user's cache folder."""
+    folder = tmp_path_factory.getbasetemp() / "ertplan-cache"
+    monkeypatch.setenv("ERTPLAN_CACHE_DIR", str(folder))
+    return folder
+
+
+# CI machines are small and the first example of a test may import pint: time is not a property
+settings.register_profile("ertplan", deadline=None, print_blob=True)
+settings.load_profile("ertplan")
