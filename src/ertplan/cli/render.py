@@ -70,7 +70,7 @@ def print_worksheet(plan: PreparationPlan, monograph: Monograph,
         vials.add_row(f"{step.vial_units} U", str(step.count),
                       f"{number(step.sterile_water_ml)} mL",
                       f"{number(step.concentration_units_per_ml)} U/mL")
-    opened = Text(f"Opened {plan.vial_units_total} U; waste {number(plan.waste_units)} U "
+    opened = Text(f"Opened {number(plan.vial_units_total)} U; waste {number(plan.waste_units)} U "
                   f"({number(plan.waste_percent, 1)}% of the units opened).")
 
     alternatives = Table(title="Whole-vial doses for the prescriber", box=box.SIMPLE,
