@@ -126,6 +126,8 @@ def test_dilution_time_starts_the_bags_24_hours(imiglucerase: Monograph) -> None
     assert result.beyond_use.diluted_until == diluted_at + timedelta(hours=24)
     with pytest.raises(InputError, match="diluted-at"):
         plan(imiglucerase, 70, 60, diluted_at=PREPARED_AT - timedelta(minutes=1))
+    with pytest.raises(InputError, match="time zone"):
+        plan(imiglucerase, 70, 60, diluted_at=datetime(2026, 12, 7, 9, 0))
 
 
 ALERT_CASES: list[tuple[float, float, Frequency, dict[str, object], str]] = [

@@ -15,6 +15,8 @@ import ertplan
 from ertplan.cli import prepare
 
 EXIT_BAD_INPUT = 2
+# typer is held at 0.28: 0.29 builds a pydantic adapter per option (pydantic on every start-up) and
+# releases before 0.28 do not export TyperException, the root of its usage errors caught below
 
 app = typer.Typer(
     name="ertplan",

@@ -321,6 +321,9 @@ def _beyond_use(
     monograph: Monograph, order: Order, *, bag_planned: bool
 ) -> tuple[BeyondUse, list[Alert]]:
     diluted_at = order.prepared_at if order.diluted_at is None else order.diluted_at
+    if (diluted_at.tzinfo is None) != (order.prepared_at.tzinfo is None):
+        raise InputError("diluted-at", "must give a time zone exactly when prepared-at does",
+                         diluted_at.isoformat())
     if diluted_at < order.prepared_at:
         raise InputError("diluted-at", "must not be before the reconstitution (prepared-at)",
                          diluted_at.isoformat())
