@@ -95,9 +95,9 @@ def test_impossible_schedule_options_are_refused(goals: Goals, intervals: dict[s
 
 @given(start=st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31)),
        every_months=st.integers(min_value=1, max_value=12))
-def test_every_schedule_is_sorted_and_inside_its_horizon(start: date, every_months: int) -> None:
-    plan = plan_monitoring(start, load_goals(goals_path("gaucher-type1")),
-                           intervals_months={"blood-count": every_months})
+def test_every_schedule_is_sorted_and_inside_its_horizon(goals: Goals, start: date,
+                                                         every_months: int) -> None:
+    plan = plan_monitoring(start, goals, intervals_months={"blood-count": every_months})
     days = [item.due_on for item in plan.items]
     assert days == sorted(days)
     assert all(start < day <= plan.until for day in days)
@@ -190,8 +190,7 @@ def test_bad_observation_rows_are_refused_naming_row_and_field(
 
 
 @given(count=st.floats(min_value=1, max_value=2000))
-def test_platelets_per_mm3_and_per_nanolitre_agree(count: float) -> None:
-    goals = load_goals(goals_path("gaucher-type1"))
+def test_platelets_per_mm3_and_per_nanolitre_agree(goals: Goals, count: float) -> None:
     per_mm3 = convert_to_analyte_unit("platelets", count * 1000, "/mm3", goals, weight_kg=None,
                                       table={})
     assert per_mm3 == pytest.approx(count)

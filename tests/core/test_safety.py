@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.strategies import patients, screening_days
 
 from ertplan.core.dosing import every
 from ertplan.core.errors import InputError
@@ -265,10 +266,8 @@ def test_reaction_codes_are_the_monographs(imiglucerase: Monograph) -> None:
        duration_min=st.sampled_from([60, 75, 90, 120]),
        weight_kg=st.floats(min_value=10, max_value=120))
 def test_any_reaction_keeps_the_dose_and_never_speeds_the_infusion(
-        signs: list[str], duration_min: float, weight_kg: float) -> None:
-    from ertplan.core.monograph import load_monograph, monograph_path
-
-    monograph = load_monograph(monograph_path("imiglucerase"))
+        imiglucerase: Monograph, signs: list[str], duration_min: float, weight_kg: float) -> None:
+    monograph = imiglucerase
     current = order(duration_min=duration_min, final_volume_ml=None, weight_kg=weight_kg)
     result = assess_reaction(signs, current, monograph)
     assert result.grade is not None
@@ -282,3 +281,20 @@ def test_any_reaction_keeps_the_dose_and_never_speeds_the_infusion(
         # rate x time = volume
         assert following.rate_ml_per_h * following.duration_min / 60 == pytest.approx(
             following.plan.final_volume_ml)
+
+
+@given(data=st.data(), today=screening_days)
+def test_any_patient_screens_the_same_twice_with_only_screening_codes(
+        imiglucerase: Monograph, goals: Goals, data: st.DataObject, today: date) -> None:
+    monograph = imiglucerase
+    patient = data.draw(patients(today))
+    first = screen_patient(patient, monograph, goals, today=today)
+    assert first == screen_patient(patient, monograph, goals, today=today)
+    codes = [alert.code for alert in first.alerts]
+    assert set(codes) <= SCREENING_ALERT_CODES
+    assert len(codes) == len(set(codes))
+    age = patient.age_on(today)
+    assert ("age-under-2" in codes) == (age is not None and age < 2)
+    assert ("pregnancy" in codes) == patient.pregnant
+    assert ("respiratory-symptoms-afebrile" in codes) == (
+        patient.respiratory_symptoms and not patient.fever)
