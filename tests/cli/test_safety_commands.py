@@ -225,6 +225,12 @@ def test_monitor_assess_json_with_lab_units_and_charts(capsys: pytest.CaptureFix
     assert observed[("haemoglobin", "2026-05-15")] == pytest.approx(9.6687)  # 6 mmol/L
     assert observed[("platelets", "2026-01-10")] == 150 * 55 / 150
     assert observed[("spleen-volume", "2026-01-10")] == 15  # 2100 mL / (2 mL/kg x 70 kg)
+    # the conventions behind mmol/L and mL are shown, and shown unverified
+    assert any(note.startswith("haemoglobin: mmol/L converted with 16114.5 g/mol")
+               and note.endswith("[unverified]") for note in result["notes"])
+    assert any(note.startswith("spleen-volume: mL converted to multiples of a normal spleen of "
+                               "140 mL at 70 kg") and note.endswith("[unverified]")
+               for note in result["notes"])
     names = sorted(path.name for path in charts.iterdir())
     assert names == ["haemoglobin.png", "haemoglobin.svg", "platelets.png", "platelets.svg",
                      "spleen-volume.png", "spleen-volume.svg"]

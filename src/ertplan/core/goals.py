@@ -67,6 +67,7 @@ class Analyte(Fact):
     improves: Literal["up", "down"] | None = None
     organ: Organ | None = None
     no_goal: str | None = None
+    molar_mass: bool = False
     fit_trend: bool = True
 
 

@@ -133,6 +133,8 @@ class Observation:
     value: float
     unit: str
     given: str
+    converted_with: str | None = None
+    verified: bool = True
 
 
 def read_observations_file(path: Path) -> list[dict[str, Any]]:
@@ -193,12 +195,13 @@ def parse_observations(rows: Sequence[Mapping[str, Any]], goals: Goals, *, today
         analyte_name = resolve_analyte(str(row["analyte"]), goals, f"{where}: analyte")
         value = _row_value(f"{where}: value", row["value"])
         unit = str(row["unit"]).strip()
-        converted = convert_to_analyte_unit(
+        converted, basis, verified = _convert(
             analyte_name, value, unit, goals, weight_kg=weight_kg, table=table,
             field=f"{where}: unit")
         found.append(Observation(observed_on=observed_on, analyte=analyte_name, value=converted,
                                  unit=goals.analytes[analyte_name].unit,
-                                 given=f"{row['value']} {unit}"))
+                                 given=f"{row['value']} {unit}", converted_with=basis,
+                                 verified=verified))
     return tuple(sorted(found, key=lambda o: (o.analyte, o.observed_on)))
 
 
@@ -226,12 +229,20 @@ def convert_to_analyte_unit(analyte_name: str, value: float, unit: str, goals: G
     >>> convert_to_analyte_unit("spleen-volume", 1400, "mL", goals, weight_kg=70, table={})
     10.0
     """
+    return _convert(analyte_name, value, unit, goals, weight_kg=weight_kg, table=table,
+                    field=field)[0]
+
+
+def _convert(analyte_name: str, value: float, unit: str, goals: Goals, *,
+             weight_kg: float | None, table: UnitTable,
+             field: str) -> tuple[float, str | None, bool]:
+    """The converted value, the convention used beyond pint (if any), and whether it is verified."""
     analyte = goals.analytes[analyte_name]
     if analyte.counted_in:
         if canonical_term(unit) not in analyte.counted_in:
             raise InputError(field, f"does not fit {analyte_name}: use one of "
                              + ", ".join(analyte.counted_in), unit)
-        return value
+        return value, None, True
     try:
         dimensionality, factor = lab_unit_fact(unit, table)
     except ValueError:
@@ -239,20 +250,26 @@ def convert_to_analyte_unit(analyte_name: str, value: float, unit: str, goals: G
                          unit) from None
     wanted, canonical_factor = lab_unit_fact(analyte.unit, table)
     if dimensionality == wanted:
-        return _rounded(value * factor / canonical_factor)
-    if analyte_name == "haemoglobin":
+        return _rounded(value * factor / canonical_factor), None, True
+    if analyte.molar_mass:
         mass_per_volume, _ = lab_unit_fact("g/L", table)
         substance_per_volume, _ = lab_unit_fact("mmol/L", table)
         if dimensionality == substance_per_volume and wanted == mass_per_volume:
-            molar_mass = goals.haemoglobin_molar_mass.g_per_mol
-            return _rounded(value * factor * molar_mass / canonical_factor)
+            molar = goals.haemoglobin_molar_mass
+            basis = (f"{unit} converted with {molar.g_per_mol:g} g/mol, the {molar.basis} "
+                     f"({goals.cite(molar.source)})")
+            return (_rounded(value * factor * molar.g_per_mol / canonical_factor), basis,
+                    molar.verified)
     if analyte.organ is not None and dimensionality == lab_unit_fact("mL", table)[0]:
         if weight_kg is None:
             raise InputError("weight", f"is needed to convert {analyte_name} in {unit} to "
                              "multiples of normal (give --weight or weight_kg in the patient)")
+        rule = goals.organ_normal_volume
         millilitres = value * factor / lab_unit_fact("mL", table)[1]
-        return _rounded(millilitres / goals.organ_normal_volume.normal_ml(analyte.organ,
-                                                                          weight_kg))
+        normal = rule.normal_ml(analyte.organ, weight_kg)
+        basis = (f"{unit} converted to multiples of a normal {analyte.organ} of {normal:.4g} mL "
+                 f"at {weight_kg:.4g} kg: {rule.basis} ({goals.cite(rule.source)})")
+        return _rounded(millilitres / normal), basis, rule.verified
     raise InputError(field, f"does not fit {analyte_name}: use e.g. {analyte.unit}", unit)
 
 
@@ -471,6 +488,10 @@ def assess_response(patient: Patient, observations: Sequence[Observation], goals
                              unknown=None if applies else unknown_groups))
     months = completed_months(start, today)
     alerts, notes = _response_alerts(trends, goals, monograph, months)
+    conversions = sorted({(o.analyte, o.converted_with, o.verified) for o in observations
+                          if o.converted_with is not None})
+    notes = [f"{analyte}: {basis}" + ("" if verified else " [unverified]")
+             for analyte, basis, verified in conversions] + notes
     return Assessment(assessed_on=today, therapy_start=start, months_on_therapy=months,
                       groups=tuple(sorted(groups)), goals=tuple(judged),
                       not_applicable=tuple(not_applicable), trends=tuple(trends.values()),
