@@ -6,6 +6,7 @@ it unless it draws. Draws only what the core computed: nothing clinical is decid
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,12 @@ from ertplan.core.monitoring import Assessment, GoalAssessment, Trend
 FORMATS = ("png", "svg")
 
 
-def write_trend_charts(assessment: Assessment, folder: Path) -> list[Path]:
-    """Write ``<analyte>.png`` and ``<analyte>.svg`` for every observed marker into `folder`."""
+def write_trend_charts(assessment: Assessment, folder: Path,
+                       on_chart: Callable[[str], None] | None = None) -> list[Path]:
+    """Write ``<analyte>.png`` and ``<analyte>.svg`` for every observed marker into `folder`.
+
+    `on_chart` is called with each marker's name once its charts are written (progress bars).
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
@@ -39,6 +44,8 @@ def write_trend_charts(assessment: Assessment, folder: Path) -> list[Path]:
                 written.append(path)
         finally:
             plt.close(figure)
+        if on_chart is not None:
+            on_chart(trend.analyte)
     return written
 
 

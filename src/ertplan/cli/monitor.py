@@ -185,9 +185,18 @@ def assess_command(
     result = assess_response(person, found, goals, cached_monograph(drug), today=day)
     charts = []
     if plot is not None:
+        from rich.console import Console
+        from rich.progress import Progress
+
         from ertplan.plots import write_trend_charts
 
-        charts = write_trend_charts(result, Path(plot))
+        # a progress bar on stderr while matplotlib draws, shown only on a terminal
+        progress_console = Console(stderr=True)
+        with Progress(console=progress_console, transient=True,
+                      disable=not progress_console.is_terminal) as progress:
+            task = progress.add_task("charts", total=len(result.trends))
+            charts = write_trend_charts(result, Path(plot),
+                                        on_chart=lambda _: progress.advance(task))
     if as_json:
         import json
 
