@@ -246,3 +246,27 @@ def test_every_plan_keeps_the_monographs_arithmetic(order: Order) -> None:
         assert result.beyond_use.diluted_until is None
         assert "no-stability-data" in codes(result)
     assert plan_preparation(order, monograph) == result  # pure: same order, same plan
+
+
+def test_a_chosen_200ml_bag_for_4200u_takes_95ml_of_saline_and_runs_at_100ml_per_h(
+        imiglucerase: Monograph) -> None:
+    result = plan(imiglucerase, 70, 60, final_volume_ml=200, duration_min=120)
+    assert (result.withdraw_ml, result.sodium_chloride_ml, result.final_volume_ml) == (105, 95, 200)
+    assert result.infusion.rate_ml_per_h == 100  # 200 mL over 2 h
+    assert "final-volume-outside-range" not in codes(result)
+
+
+def test_a_chosen_bag_outside_the_label_is_planned_as_chosen_and_alerted(
+        imiglucerase: Monograph) -> None:
+    result = plan(imiglucerase, 70, 60, final_volume_ml=250)
+    assert result.final_volume_ml == 250  # computed, never clamped to 200
+    assert result.sodium_chloride_ml == 145
+    assert "final-volume-outside-range" in codes(result)
+
+
+@pytest.mark.parametrize("final_volume_ml", [100, -5, math.nan])
+def test_a_bag_that_cannot_hold_the_drug_is_refused(imiglucerase: Monograph,
+                                                    final_volume_ml: float) -> None:
+    with pytest.raises(InputError) as refused:
+        plan(imiglucerase, 70, 60, final_volume_ml=final_volume_ml)  # 105 mL of drug
+    assert refused.value.field == "final-volume"

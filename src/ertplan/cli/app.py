@@ -7,7 +7,7 @@ Commands live in modules of their own and import the core inside their function 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -28,11 +28,11 @@ class _LazyCommands(TyperGroup):
     commands registered with :func:`lazy_command` cost ``prepare``'s cold start nothing.
     """
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+    def list_commands(self, ctx: Any) -> list[str]:
         eager = super().list_commands(ctx)
         return [*eager, *(name for name in LAZY_COMMANDS if name not in eager)]
 
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> typer.core.TyperCommand | None:  # type: ignore[override]
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
             import importlib
 
@@ -40,7 +40,7 @@ class _LazyCommands(TyperGroup):
             command = typer.main.get_command(module.cli)
             command.name = cmd_name
             self.commands[cmd_name] = command
-        return super().get_command(ctx, cmd_name)  # type: ignore[return-value]
+        return super().get_command(ctx, cmd_name)
 
 
 def lazy_command(name: str, module: str) -> None:
