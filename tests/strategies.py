@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
 from ertplan.core.dosing import every, times_per_week
+from ertplan.core.patient import MANIFESTATIONS, Patient
 from ertplan.core.preparation import Order
 
 weights_kg = st.floats(min_value=0.5, max_value=350, allow_nan=False, allow_infinity=False)
@@ -33,4 +34,36 @@ def orders(draw: st.DrawFn) -> Order:
         duration_min=draw(st.none() | durations_min),
         storage=draw(st.sampled_from(["refrigerated", "room"])),
         vial_sizes_units=draw(st.none() | vial_size_sets),
+    )
+
+
+# ---- patients (screening and monitoring) ----
+screening_days = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))
+
+
+@st.composite
+def patients(draw: st.DrawFn, today: date) -> Patient:
+    """Any patient a clinic could record on `today`: every field optional, dates not after it."""
+    birth = draw(st.none() | st.dates(min_value=today - timedelta(days=90 * 365), max_value=today))
+    start = draw(st.none() | st.dates(min_value=today - timedelta(days=5 * 365),
+                                      max_value=today + timedelta(days=60)))
+    if birth is not None and start is not None and start < birth:
+        start = birth
+    return Patient(
+        birth_date=birth,
+        age_years=None if birth is not None else draw(st.none() | st.floats(0, 90)),
+        sex=draw(st.none() | st.sampled_from(["female", "male"])),
+        gaucher_type=draw(st.none() | st.sampled_from([1, 2, 3])),
+        manifestations=tuple(draw(st.sets(st.sampled_from(MANIFESTATIONS)))),
+        splenectomy=draw(st.booleans()),
+        pregnant=draw(st.booleans()),
+        breastfeeding=draw(st.booleans()),
+        hypersensitivity_history=draw(st.booleans()),
+        prior_alglucerase_reaction=draw(st.booleans()),
+        antibody_status=draw(st.sampled_from(["positive", "negative", "unknown"])),
+        antibody_tested_on=draw(st.none() | st.dates(min_value=today - timedelta(days=800),
+                                                     max_value=today)),
+        respiratory_symptoms=draw(st.booleans()),
+        fever=draw(st.booleans()),
+        therapy_start=start,
     )

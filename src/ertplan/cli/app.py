@@ -7,9 +7,10 @@ Commands live in modules of their own and import the core inside their function 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 import ertplan
 from ertplan.cli import prepare
@@ -18,7 +19,39 @@ EXIT_BAD_INPUT = 2
 # typer is held at 0.28: 0.29 builds a pydantic adapter per option (pydantic on every start-up) and
 # releases before 0.28 do not export TyperException, the root of its usage errors caught below
 
+# command name -> module exposing `cli`, a Typer holding that command (or group)
+LAZY_COMMANDS: dict[str, str] = {}
+
+
+class _LazyCommands(TyperGroup):
+    """Builds a lazy command only when it is invoked or listed by --help.
+
+    Typer turns every option of every registered command into click parameters on each start;
+    commands registered with :func:`lazy_command` cost ``prepare``'s cold start nothing.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        eager = super().list_commands(ctx)
+        return [*eager, *(name for name in LAZY_COMMANDS if name not in eager)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module = importlib.import_module(LAZY_COMMANDS[cmd_name])
+            command = typer.main.get_command(module.cli)
+            command.name = cmd_name
+            self.commands[cmd_name] = command
+        return super().get_command(ctx, cmd_name)
+
+
+def lazy_command(name: str, module: str) -> None:
+    """Register the command `name` of `module` (its `cli` Typer), imported only when used."""
+    LAZY_COMMANDS[name] = module
+
+
 app = typer.Typer(
+    cls=_LazyCommands,
     name="ertplan",
     help="Plan, prepare and monitor enzyme replacement therapy from the drug monograph as data. "
     "Decision support: every plan must be verified by a pharmacist.",
@@ -46,6 +79,9 @@ def _root(
 
 
 app.command("prepare", help=prepare.HELP)(prepare.prepare_command)
+lazy_command("screen", "ertplan.cli.screen")
+lazy_command("reaction", "ertplan.cli.reaction")
+lazy_command("monitor", "ertplan.cli.monitor")
 
 
 def main(argv: list[str] | None = None) -> int:

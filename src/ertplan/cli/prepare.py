@@ -43,6 +43,9 @@ def prepare_command(
     high_waste_percent: Annotated[float | None, typer.Option(
         help="Alert when more than this percent of the opened units is discarded, e.g. 20. "
         "Default: the monograph data's (20).", show_default=False)] = None,
+    patient: Annotated[str | None, typer.Option(
+        help="Patient file (TOML or JSON, see README): its screening alerts join the plan's, "
+        "e.g. --patient patient.toml.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the plan as one JSON object (see README: JSON contract).")] = False,
 ) -> None:
@@ -63,12 +66,21 @@ def prepare_command(
     order = order_from_inputs(inputs, now=datetime.now().astimezone(), table=memo)
     memo.save()
     plan = plan_preparation(order, monograph)
+    screening = None
+    if patient is not None:  # imported only here: prepare's cold start is a measured budget
+        from ertplan.cli.patient_input import screen_into_plan
+
+        plan, screening = screen_into_plan(plan, monograph, patient, order.prepared_at.date())
     if as_json:
         import json
 
         from ertplan.core.serialize import to_data
 
-        typer.echo(json.dumps(to_data(plan), indent=2, ensure_ascii=False))
+        data = to_data(plan)
+        if screening is not None:
+            data["screening"] = {"screened_on": screening.screened_on.isoformat(),
+                                 "not_checked": list(screening.not_checked)}
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         from ertplan.cli.render import print_worksheet
 

@@ -16,7 +16,15 @@ from ertplan.core.dosing import Frequency, every, times_per_week
 from ertplan.core.errors import InputError
 from ertplan.core.monograph import Storage
 from ertplan.core.preparation import Order
-from ertplan.core.units import DOSE_PER_MASS, DURATION, INTERVAL, MASS, UnitTable, parse_quantity
+from ertplan.core.units import (
+    BAG_VOLUME,
+    DOSE_PER_MASS,
+    DURATION,
+    INTERVAL,
+    MASS,
+    UnitTable,
+    parse_quantity,
+)
 
 _VIAL_SIZE = re.compile(r"^\s*(\d+)\s*(?:U|IU|units?)?\s*$", re.IGNORECASE)
 
@@ -35,6 +43,7 @@ class PreparationInputs:
     storage: str = "refrigerated"
     vial_sizes: str | None = None
     high_waste_percent: float | None = None
+    final_volume: str | None = None
 
 
 def order_from_inputs(inputs: PreparationInputs, *, now: datetime, table: UnitTable) -> Order:
@@ -64,6 +73,8 @@ def order_from_inputs(inputs: PreparationInputs, *, now: datetime, table: UnitTa
         storage=storage,  # type: ignore[arg-type]  # checked against Storage above
         vial_sizes_units=None if inputs.vial_sizes is None else parse_vial_sizes(inputs.vial_sizes),
         high_waste_percent=_optional_percent("high-waste-percent", inputs.high_waste_percent),
+        final_volume_ml=None if inputs.final_volume is None else parse_quantity(
+            inputs.final_volume, BAG_VOLUME, "final-volume", table),
     )
 
 

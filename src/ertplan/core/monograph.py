@@ -209,6 +209,61 @@ class AlertRule(Fact):
     message: str
 
 
+# ---- clinical safety (issue 5): screening, hypersensitivity, adverse effects ----
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ScreeningRules(Fact):
+    """Numbers of the screening rules (the rest of each rule's wording is in ``alerts``)."""
+
+    minimum_age_years: float
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Hypersensitivity(Fact):
+    """The label's hypersensitivity picture, its handling, and what it leaves unsaid."""
+
+    signs: tuple[str, ...]
+    timing: str
+    anaphylactoid: str
+    reevaluate: str
+    further_therapy: str
+    premedication: tuple[str, ...]
+    not_covered: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Grade(Fact):
+    """One grade of a published hypersensitivity grading scale and the label's signs in it."""
+
+    grade: int
+    name: str
+    definition: str
+    signs: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class GradingScale(Fact):
+    name: str
+    grades: tuple[Grade, ...]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ReactionPolicy(Fact):
+    reevaluate_from_grade: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AdverseEffects(Fact):
+    """Common adverse effects in an age group (completed years, inclusive; no upper = open)."""
+
+    age_group: str
+    min_age_years: int
+    effects: tuple[str, ...]
+    max_age_years: int | None = None
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Monograph:
     """A drug's monograph as validated data. Obtain it from :func:`load_monograph`."""
@@ -232,6 +287,12 @@ class Monograph:
     pharmacokinetics: Pharmacokinetics
     cautions: tuple[Caution, ...]
     alerts: dict[str, AlertRule]
+    # ---- clinical safety (issue 5) ----
+    screening: ScreeningRules
+    hypersensitivity: Hypersensitivity
+    hypersensitivity_grading: GradingScale
+    reaction_policy: ReactionPolicy
+    adverse_effects: tuple[AdverseEffects, ...]
     __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
 
     def product(self, vial_units: int) -> Product:
@@ -329,6 +390,10 @@ def _check_consistency(monograph: Monograph, name: str) -> None:
     administration = monograph.administration
     if not 0 < administration.duration_min_lower <= administration.duration_min_upper:
         problems.append("administration: duration_min_lower must be positive and <= the upper")
+    graded = [sign for grade in monograph.hypersensitivity_grading.grades for sign in grade.signs]
+    if sorted(graded) != sorted(monograph.hypersensitivity.signs):
+        problems.append("hypersensitivity_grading.grades: each hypersensitivity sign needs "
+                        "exactly one grade")
     if problems:
         raise MonographError(f"{name}: {problems[0]}")
 

@@ -33,7 +33,9 @@ class Order:
     """What the prescriber asked for, already in plain units (parse text with ertplan.core.units).
 
     `duration_min` None takes the monograph's default; `vial_sizes_units` None takes every size
-    the monograph lists; `diluted_at` None means diluted right after reconstitution.
+    the monograph lists; `diluted_at` None means diluted right after reconstitution;
+    `final_volume_ml` None takes the smallest bag-volume step of the label's range that holds the
+    dose (a chosen volume outside the range is planned and alerted, never changed).
     """
 
     weight_kg: float
@@ -45,6 +47,7 @@ class Order:
     storage: Storage = "refrigerated"
     vial_sizes_units: tuple[int, ...] | None = None
     high_waste_percent: float | None = None
+    final_volume_ml: float | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,11 @@ def plan_preparation(order: Order, monograph: Monograph) -> PreparationPlan:
 
     concentration = _common_concentration(monograph, combination)
     withdraw_ml = dose_units / concentration
-    final_volume_ml, bags_needed = _final_volume(monograph, withdraw_ml)
+    if order.final_volume_ml is None:
+        final_volume_ml, bags_needed = _final_volume(monograph, withdraw_ml)
+    else:
+        final_volume_ml, bags_needed = order.final_volume_ml, 1
+        alerts += _chosen_volume_alerts(monograph, order.final_volume_ml, withdraw_ml)
     if final_volume_ml is None:
         alerts.append(make_alert(monograph, "volume-exceeds-max", withdraw_ml=withdraw_ml,
                                  max_final_ml=monograph.dilution.final_volume_ml_max,
@@ -288,6 +295,22 @@ def _final_volume(monograph: Monograph, withdraw_ml: float) -> tuple[float | Non
     step = monograph.planning.final_volume_step_ml
     steps_needed = max(0, math.ceil((withdraw_ml - lowest) / step - 1e-9))
     return min(highest, lowest + steps_needed * step), 1
+
+
+def _chosen_volume_alerts(
+    monograph: Monograph, final_volume_ml: float, withdraw_ml: float
+) -> list[Alert]:
+    """Refuse a bag that cannot hold the drug; alert on one outside the label's range."""
+    require_positive("final-volume", final_volume_ml)
+    if final_volume_ml < withdraw_ml:
+        raise InputError("final-volume", f"must hold the {withdraw_ml:.4g} mL of reconstituted "
+                         "drug", f"{final_volume_ml:g} mL")
+    lowest = monograph.dilution.final_volume_ml_min
+    highest = monograph.dilution.final_volume_ml_max
+    if lowest <= final_volume_ml <= highest:
+        return []
+    return [make_alert(monograph, "final-volume-outside-range", final_volume_ml=final_volume_ml,
+                       min_ml=lowest, max_ml=highest)]
 
 
 def _infusion(

@@ -37,6 +37,7 @@ INTERVAL: Final = Kind("a time interval", "day", "2 weeks or 14 d")
 HALF_LIFE: Final = Kind("a duration", "min", "6 min")
 VOLUME: Final = Kind("a volume", "L", "8.4 L")
 VOLUME_PER_MASS: Final = Kind("a volume per kg", "L/kg", "0.12 L/kg")
+BAG_VOLUME: Final = Kind("a volume", "mL", "200 mL")
 
 # dimensionality as pint prints it, and the factor from one of the spelled unit to base units
 UnitFact = tuple[str, float]
@@ -132,3 +133,33 @@ def parse_quantity(text: str, kind: Kind, field: str, table: UnitTable | None = 
 def _decimal_point(number: str) -> str:
     # "70,5 kg" is how much of Europe writes 70.5 kg
     return number.replace(",", ".")
+
+
+def lab_unit_fact(spelling: str, table: UnitTable) -> UnitFact:
+    """What a laboratory unit means, scale factors allowed: ``10^9/L``, ``/mm3``, ``x10^3/µL``.
+
+    Raises ``ValueError`` when pint does not know the spelling.
+
+    >>> lab_unit_fact("/mm3", {})[0], round(lab_unit_fact("10^9/L", {})[1] / 1e12, 6)
+    ('1 / [length] ** 3', 1.0)
+    """
+    key = f"lab:{spelling}"
+    fact = table.get(key)
+    if fact is None:
+        expression = _lab_spelling(spelling)
+        registry = _pint_registry()
+        try:
+            base = registry.Quantity(registry.parse_expression(expression)).to_base_units()
+        except Exception as error:  # pint raises several unrelated types for unknown spellings
+            raise ValueError(f"unknown unit {spelling!r}") from error
+        fact = (str(base.dimensionality), float(base.magnitude))
+        table[key] = fact
+    return fact
+
+
+def _lab_spelling(spelling: str) -> str:
+    # how labs write units -> pint's expression syntax: x10^9/L, ×10^9/L, /mm3, mm³
+    text = spelling.strip().replace("×", "*").replace("³", "^3").replace("μ", "µ")
+    text = re.sub(r"^[xX*]\s*(?=10)", "", text)
+    text = re.sub(r"(?<=[A-Za-zµ])(\d)", r"^\1", text)  # mm3 -> mm^3
+    return f"1{text}" if text.startswith("/") else text
