@@ -11,9 +11,10 @@ from tests.strategies import orders
 
 from ertplan.core.dosing import Frequency, every, times_per_week
 from ertplan.core.errors import InputError
-from ertplan.core.monograph import Monograph
+from ertplan.core.monograph import Monograph, load_monograph, monograph_path
 from ertplan.core.preparation import Order, PreparationPlan, plan_preparation
 
+IMIGLUCERASE = load_monograph(monograph_path("imiglucerase"))
 PREPARED_AT = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
 
 
@@ -217,9 +218,7 @@ def test_vial_sizes_the_monograph_does_not_list_are_refused(imiglucerase: Monogr
 
 @given(orders())
 def test_every_plan_keeps_the_monographs_arithmetic(order: Order) -> None:
-    from ertplan.core.monograph import load_monograph, monograph_path
-
-    monograph = load_monograph(monograph_path("imiglucerase"))
+    monograph = IMIGLUCERASE  # validated once: hypothesis runs this a hundred times
     result = plan_preparation(order, monograph)
     smallest = min(v.units for v in result.vials)
     # the vials cover the dose, with less waste than the smallest vial size in use
