@@ -34,3 +34,10 @@ def orders(draw: st.DrawFn) -> Order:
         storage=draw(st.sampled_from(["refrigerated", "room"])),
         vial_sizes_units=draw(st.none() | vial_size_sets),
     )
+
+# pharmacokinetics: well beyond the monograph's ranges, to test the mathematics, not the label
+half_lives_min = st.floats(min_value=0.5, max_value=120, allow_nan=False, allow_infinity=False)
+volumes_l = st.floats(min_value=0.5, max_value=60, allow_nan=False, allow_infinity=False)
+infusion_hours = st.floats(min_value=0.05, max_value=6, allow_nan=False, allow_infinity=False)
+infusion_doses_units = st.floats(min_value=1, max_value=20000, allow_nan=False,
+                                 allow_infinity=False)

@@ -188,7 +188,8 @@ def test_every_alert_in_the_catalogue_can_be_raised(imiglucerase: Monograph) -> 
     raised = set()
     for weight_kg, dose_per_kg, frequency, options, _ in ALERT_CASES:
         raised |= codes(plan(imiglucerase, weight_kg, dose_per_kg, frequency, **options))
-    assert raised == set(imiglucerase.alerts)
+    # the pharmacokinetic simulator's own alerts (pk-*) are raised in tests/core/test_pk.py
+    assert raised == {code for code in imiglucerase.alerts if not code.startswith("pk-")}
 
 
 @pytest.mark.parametrize(("weight_kg", "message"), [(0.4, "between 0.5 and 350 kg"),

@@ -104,9 +104,9 @@ class LogBins:
 
 
 # a metric to 0.012 % between 2**-40 and 2**40 of its unit; a time point of the band plot to
-# 0.4 % between 1e-9 and 1e9 U/L (coarser: it has a histogram for every time point)
+# 0.2 % between 1e-9 and 1e9 U/L (coarser: it has a histogram for every time point)
 METRIC_BINS = LogBins(subbin_bits=12, lowest_octave=-40, highest_octave=40)
-BAND_BINS = LogBins(subbin_bits=7, lowest_octave=-30, highest_octave=30)
+BAND_BINS = LogBins(subbin_bits=8, lowest_octave=-30, highest_octave=30)
 
 
 def nearest_rank_percentiles(counts: Counts, percentiles: Sequence[float],
@@ -501,7 +501,7 @@ def summarise(request: PopulationRequest, spec: PopulationSpec, tally: Tally,
     incidence = monograph.pk_simulation.antibody_incidence
     sampling = monograph.pk_simulation.sampling
     notes = (
-        f"The references give ranges, not distributions: {sampling.reason}",
+        f"Half-life and volume: {sampling.reason}",
         "With both dose and volume per kg, weight cancels out of every activity figure; it "
         "changes only the dose in units.",
         f"Antibody-positive share: {spec.antibody_positive_fraction * 100:g} % "
