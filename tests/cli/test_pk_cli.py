@@ -33,8 +33,9 @@ def test_the_issue_check_through_the_json_contract(capsys: pytest.CaptureFixture
     assert round(result["steady_state_units_per_l"], 1) == 72.1
     assert round(result["fraction_of_steady_state_at_30_min"] * 100, 1) == 96.9
     assert len(result["curve"]) >= 200
-    assert result["curve"][0] == {"t_min": 0.0, "units_per_l": 0.0}
-    assert any(point["t_min"] == 30.0 for point in result["curve"])  # the mark is sampled
+    assert result["curve"][0] == {"t_min": 0.0, "units_per_l": 0.0, "fraction_of_steady_state": 0.0}
+    at_30_min = next(point for point in result["curve"] if point["t_min"] == 30.0)
+    assert at_30_min["fraction_of_steady_state"] == pytest.approx(1 - 2 ** -5)
     litres = run_json(capsys, *ISSUE_CHECK[:-1], "8.4L")
     assert litres["steady_state_units_per_l"] == pytest.approx(result["steady_state_units_per_l"])
 

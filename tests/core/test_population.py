@@ -172,3 +172,11 @@ def test_chunks_cover_every_patient_once() -> None:
     assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     with pytest.raises(InputError, match="chunk-size"):
         chunk_bounds(10, 0)
+
+
+def test_one_weight_for_everyone_gives_exactly_that_dose(imiglucerase: Monograph) -> None:
+    request = PopulationRequest(**{**REQUEST.__dict__, "n_patients": 500,
+                                   "weights": WeightDistribution("fixed", 70)})
+    dose = simulate_population(request, imiglucerase).dose_units
+    assert dose.minimum == dose.maximum == 4200
+    assert set(dose.percentiles.values()) == {4200}

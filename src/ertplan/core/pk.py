@@ -316,10 +316,12 @@ class PkRequest:
 
 @dataclass(frozen=True)
 class CurvePoint:
-    """Plasma activity at one time after the start of the infusion."""
+    """Plasma activity at one time after the start of the infusion, and as a fraction of the
+    infusion's steady state (its plateau)."""
 
     t_min: float
     units_per_l: float
+    fraction_of_steady_state: float
 
 
 @dataclass(frozen=True)
@@ -471,7 +473,8 @@ def simulate_infusion(request: PkRequest, monograph: Monograph) -> PkSummary:
         steady_state_mark_min=mark_min,
         fraction_of_steady_state_at_30_min=float(at_mark[0]) / steady_state,
         antibody=scenario,
-        curve=tuple(CurvePoint(float(t), float(c)) for t, c in zip(times_min, curve, strict=True)),
+        curve=tuple(CurvePoint(float(t), float(c), float(c) / steady_state)
+                    for t, c in zip(times_min, curve, strict=True)),
         alerts=by_severity(alerts),
         notes=tuple(notes),
     )

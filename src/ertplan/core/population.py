@@ -485,6 +485,9 @@ def summarise(request: PopulationRequest, spec: PopulationSpec, tally: Tally,
     labels = [f"{p:g}" for p in request.percentiles]
     metric_values = nearest_rank_percentiles(tally.metric_counts, request.percentiles,
                                              METRIC_BINS)
+    # a bin's centre may lie past the exact extremes (one weight for everyone): keep it inside
+    metric_values = np.clip(metric_values, tally.minimum[:, np.newaxis],
+                            tally.maximum[:, np.newaxis])
     metrics = {
         name: MetricSummary(float(tally.minimum[row]), float(tally.maximum[row]),
                             dict(zip(labels, (float(v) for v in metric_values[row]),
