@@ -254,6 +254,7 @@ def test_every_pharmacokinetic_alert_can_be_raised(imiglucerase: Monograph) -> N
     ({"dose_units_per_kg": 0}, "dose"),
     ({"weight_kg": -70}, "weight"),
     ({"antibody_positive": True, "antibody_clearance_factor": 0}, "antibody-clearance-factor"),
+    ({"antibody_volume_factor": 0.8}, "antibody-volume-factor"),
 ])
 def test_impossible_parameters_are_refused_naming_the_field(
         imiglucerase: Monograph, change: dict[str, float], field: str) -> None:

@@ -411,6 +411,12 @@ def simulate_infusion(request: PkRequest, monograph: Monograph) -> PkSummary:
                                pk.volume_of_distribution_l_per_kg_lower,
                                pk.volume_of_distribution_l_per_kg_upper)
 
+    if not request.antibody_positive:
+        for field, factor in (("antibody-volume-factor", request.antibody_volume_factor),
+                              ("antibody-clearance-factor", request.antibody_clearance_factor)):
+            if factor is not None:
+                raise InputError(field, "applies only to an antibody-positive patient "
+                                 "(add --antibody-positive)", factor)
     scenario, antibody_alerts = antibody_scenario(
         monograph, request.antibody_positive, request.antibody_volume_factor,
         request.antibody_clearance_factor)
