@@ -37,6 +37,6 @@ def dask_client() -> Iterator[Any]:
 
     distributed: Any = importlib.import_module("dask.distributed")  # untyped: held as Any
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                      dashboard_address=None, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=":0", protocol="tcp", host="127.0.0.1",
                       scheduler_port=0) as cluster, distributed.Client(cluster) as client:
         yield client
