@@ -44,7 +44,9 @@ def _root(
 
 
 app.command("prepare", help=prepare.HELP)(prepare.prepare_command)
-app.add_typer(pk.pk_app, name="pk", help=pk.HELP)
+# pk forwards its arguments to its own group, built only when it runs (prepare stays fast)
+app.command("pk", help=pk.HELP, context_settings=pk.PK_CONTEXT,
+            add_help_option=False)(pk.pk_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,9 @@
 """``ertplan pk``: plasma enzyme activity for one patient, and ``ertplan pk population``.
 
 Only typer is imported at module level: ``ertplan prepare`` imports this module to register the
-group, and must not pay for NumPy, SciPy, matplotlib or Dask.
+group, and must not pay for NumPy, SciPy, matplotlib or Dask. The group's own Typer app (some 30
+options) is even built only when ``ertplan pk`` runs: ``cli/app.py`` registers the light
+:func:`pk_command`, which hands its arguments to :data:`pk_app`.
 """
 
 from __future__ import annotations
@@ -24,12 +26,22 @@ POPULATION_HELP = (
 )
 PLOT_SUFFIXES = (".png", ".svg")
 
+# what cli/app.py registers: take every argument as it is, parse nothing, show no help of its own
+PK_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True,
+              "help_option_names": []}
+
 pk_app = typer.Typer(help=HELP, invoke_without_command=True, add_completion=False,
                      pretty_exceptions_enable=False)
 
 
+def pk_command(context: typer.Context) -> int:
+    """Run ``ertplan pk ...``: build the pk group now, and give it the arguments."""
+    result = pk_app(args=context.args, prog_name="ertplan pk", standalone_mode=False)
+    return result if isinstance(result, int) else 0
+
+
 @pk_app.callback()
-def pk_command(
+def one_patient_command(
     context: typer.Context,
     weight: Annotated[str | None, typer.Option(
         help="Body weight with its unit, e.g. 70kg or 154lb (required).",
