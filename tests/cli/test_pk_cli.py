@@ -164,3 +164,23 @@ def test_prepare_still_starts_without_numpy_or_plotting() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, env={**os.environ})
     assert loaded.stdout.strip() == "[]"
+
+
+def test_a_long_run_shows_a_progress_bar_on_a_terminal_only() -> None:
+    import io
+
+    from rich.console import Console
+
+    from ertplan.cli.pk_render import progress_bar
+
+    screen = io.StringIO()
+    with progress_bar(1000, show=True, console=Console(file=screen, force_terminal=True,
+                                                       width=80)) as advance:
+        advance(400)
+        advance(600)
+    assert "simulating" in screen.getvalue()
+    assert "patients" in screen.getvalue()
+    piped = io.StringIO()
+    with progress_bar(1000, show=True, console=Console(file=piped)) as advance:
+        advance(1000)
+    assert piped.getvalue() == ""

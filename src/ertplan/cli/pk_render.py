@@ -114,8 +114,10 @@ def print_population(summary: PopulationSummary, plot: Path | None = None,
 
 
 @contextmanager
-def progress_bar(total_patients: int, show: bool) -> Iterator[Callable[[int], None]]:
-    """A Rich progress bar on stderr, shown only on a terminal and when `show`."""
+def progress_bar(total_patients: int, show: bool,
+                 console: Console | None = None) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar (on stderr unless `console` is given), shown only on a terminal and
+    when `show`."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -124,7 +126,7 @@ def progress_bar(total_patients: int, show: bool) -> Iterator[Callable[[int], No
         TimeRemainingColumn,
     )
 
-    console = Console(stderr=True)
+    console = console or Console(stderr=True)
     with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("patients"), TimeRemainingColumn(), console=console,
                   transient=True, disable=not (show and console.is_terminal)) as progress:
