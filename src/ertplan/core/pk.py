@@ -379,7 +379,7 @@ def simulate_infusion(request: PkRequest, monograph: Monograph) -> PkSummary:
     duration_min = (monograph.administration_default.duration_min
                     if request.duration_min is None else request.duration_min)
     require_positive("duration", duration_min)
-    alerts += _label_alerts(monograph, request.dose_units_per_kg, duration_min)
+    alerts += label_alerts(monograph, request.dose_units_per_kg, duration_min)
 
     if request.half_life_min is None:
         half_life_min = typical_half_life_min(monograph)
@@ -500,8 +500,8 @@ def sample_times_min(duration_min: float, after_min: float, points: int,
     return np.asarray(np.unique(np.concatenate([grid, marks])), dtype=np.float64)
 
 
-def _label_alerts(monograph: Monograph, dose_units_per_kg: float,
-                  duration_min: float) -> list[Alert]:
+def label_alerts(monograph: Monograph, dose_units_per_kg: float,
+                 duration_min: float) -> list[Alert]:
     """The preparation planner's per-infusion label checks, for a simulated order."""
     alerts: list[Alert] = []
     dose_range = monograph.dose_range

@@ -35,10 +35,10 @@ from ertplan.core.pk import (
     NINETY_SEVEN_PERCENT,
     Floats,
     Infusion,
-    _label_alerts,
     activity_time_major,
     antibody_scenario,
     elimination_rate_per_h,
+    label_alerts,
     sample_times_min,
     time_to_fraction_h,
 )
@@ -497,7 +497,7 @@ def summarise(request: PopulationRequest, spec: PopulationSpec, tally: Tally,
     band_values = nearest_rank_percentiles(tally.band_counts, request.percentiles, BAND_BINS)
     band = Band(spec.times_min, {label: tuple(float(v) for v in band_values[:, column])
                                  for column, label in enumerate(labels)})
-    alerts = _label_alerts(monograph, spec.dose_units_per_kg, spec.duration_min)
+    alerts = label_alerts(monograph, spec.dose_units_per_kg, spec.duration_min)
     if spec.antibody_positive_fraction > 0:
         alerts += antibody_scenario(monograph, True, request.antibody_volume_factor,
                                     request.antibody_clearance_factor)[1]
