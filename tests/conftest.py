@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -26,3 +28,15 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory,
 # CI machines are small and the first example of a test may import pint: time is not a property
 settings.register_profile("ertplan", deadline=None, print_blob=True)
 settings.load_profile("ertplan")
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """A small in-process Dask cluster on a loopback port: one worker with two threads."""
+    import importlib
+
+    distributed: Any = importlib.import_module("dask.distributed")  # untyped: held as Any
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=":0", protocol="tcp", host="127.0.0.1",
+                      scheduler_port=0) as cluster, distributed.Client(cluster) as client:
+        yield client

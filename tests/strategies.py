@@ -67,3 +67,9 @@ def patients(draw: st.DrawFn, today: date) -> Patient:
         fever=draw(st.booleans()),
         therapy_start=start,
     )
+# pharmacokinetics: well beyond the monograph's ranges, to test the mathematics, not the label
+half_lives_min = st.floats(min_value=0.5, max_value=120, allow_nan=False, allow_infinity=False)
+volumes_l = st.floats(min_value=0.5, max_value=60, allow_nan=False, allow_infinity=False)
+infusion_hours = st.floats(min_value=0.05, max_value=6, allow_nan=False, allow_infinity=False)
+infusion_doses_units = st.floats(min_value=1, max_value=20000, allow_nan=False,
+                                 allow_infinity=False)

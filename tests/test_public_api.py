@@ -6,14 +6,18 @@ import ertplan.core
 
 
 def test_core_exports_are_exactly_these() -> None:
-    assert sorted(ertplan.core.__all__) == [
+    assert sorted(ertplan.core.__all__) == sorted([
         "Alert", "ConflictError", "ErtplanError", "Frequency", "InputError", "Monograph",
         "MonographError", "Order", "PreparationInputs", "PreparationPlan", "VERIFICATION_NOTE",
         "VialCombination", "VialCount", "available_drugs", "cover_dose", "every",
         "exposure_range_per_kg", "largest_below", "load_monograph", "make_alert",
         "monograph_path", "order_from_inputs", "parse_quantity", "plan_preparation",
         "times_per_week", "to_data", "whole_vial_alternatives",
-    ]
+        # pharmacokinetics (ertplan pk)
+        "Infusion", "PkRequest", "PkSummary", "PopulationRequest", "PopulationSummary",
+        "WeightDistribution", "plasma_activity_units_per_l", "simulate_infusion",
+        "simulate_population",
+    ])
     for name in ertplan.core.__all__:
         assert getattr(ertplan.core, name) is not None
 

@@ -193,11 +193,13 @@ def test_every_alert_in_the_catalogue_can_be_raised(imiglucerase: Monograph) -> 
     raised = set()
     for weight_kg, dose_per_kg, frequency, options, _ in ALERT_CASES:
         raised |= codes(plan(imiglucerase, weight_kg, dose_per_kg, frequency, **options))
-    # the codes of screening, reactions and response assessment are raised by their own modules
+    # screening, reactions, response assessment and the PK simulator raise their own codes
     from ertplan.core.monitoring import MONITORING_ALERT_CODES
+    from ertplan.core.pk import PK_ALERT_CODES
     from ertplan.core.safety import SAFETY_ALERT_CODES
 
-    assert raised == set(imiglucerase.alerts) - SAFETY_ALERT_CODES - MONITORING_ALERT_CODES
+    others = SAFETY_ALERT_CODES | MONITORING_ALERT_CODES | PK_ALERT_CODES
+    assert raised == set(imiglucerase.alerts) - others
 
 
 @pytest.mark.parametrize(("weight_kg", "message"), [(0.4, "between 0.5 and 350 kg"),

@@ -82,6 +82,7 @@ app.command("prepare", help=prepare.HELP)(prepare.prepare_command)
 lazy_command("screen", "ertplan.cli.screen")
 lazy_command("reaction", "ertplan.cli.reaction")
 lazy_command("monitor", "ertplan.cli.monitor")
+lazy_command("pk", "ertplan.cli.pk")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,8 +19,10 @@ SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold yellow", "in
 
 def number(value: float, digits: int = 2) -> str:
     """A number with at most `digits` decimals and no trailing zeros: 105, 104.78, 2.33."""
-    text = f"{value:,.{digits}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    text = f"{value:,.{digits}f}"
+    if "." in text:  # only decimals may lose their trailing zeros: 5,680 stays 5,680
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def moment(value: datetime | None) -> str:

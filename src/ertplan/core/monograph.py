@@ -195,6 +195,56 @@ class Pharmacokinetics(Fact):
     antibody_effects: AntibodyEffects
 
 
+CentralValue = Literal["geometric-mean", "arithmetic-mean"]
+SamplingRule = Literal["log-uniform", "uniform"]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PkTypical(Fact):
+    """How the typical patient's half-life and volume are taken from the monograph's ranges."""
+
+    half_life: CentralValue
+    volume_of_distribution: CentralValue
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PkSampling(Fact):
+    """How virtual patients' half-life and volume are drawn across the monograph's ranges."""
+
+    half_life: SamplingRule
+    volume_of_distribution: SamplingRule
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AntibodyIncidence(Fact):
+    percent: float
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AntibodyFactors(Fact):
+    """Multipliers of volume and clearance in antibody-positive patients (half-life follows)."""
+
+    volume_of_distribution_factor: float
+    clearance_factor: float
+    illustrative: bool
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PkSimulation(Fact):
+    """The conventions of ertplan's pharmacokinetic simulator (``ertplan pk``)."""
+
+    curve_points: int
+    curve_after_infusion_min: float
+    typical: PkTypical
+    sampling: PkSampling
+    antibody_incidence: AntibodyIncidence
+    antibody_factors: AntibodyFactors
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Caution(Fact):
     topic: str
@@ -293,6 +343,7 @@ class Monograph:
     hypersensitivity_grading: GradingScale
     reaction_policy: ReactionPolicy
     adverse_effects: tuple[AdverseEffects, ...]
+    pk_simulation: PkSimulation
     __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
 
     def product(self, vial_units: int) -> Product:
@@ -394,6 +445,16 @@ def _check_consistency(monograph: Monograph, name: str) -> None:
     if sorted(graded) != sorted(monograph.hypersensitivity.signs):
         problems.append("hypersensitivity_grading.grades: each hypersensitivity sign needs "
                         "exactly one grade")
+    simulation = monograph.pk_simulation
+    if simulation.curve_points < 2 or simulation.curve_after_infusion_min < 0:
+        problems.append("pk_simulation: curve_points must be >= 2 and curve_after >= 0")
+    factors = simulation.antibody_factors
+    if factors.volume_of_distribution_factor <= 0 or factors.clearance_factor <= 0:
+        problems.append("pk_simulation.antibody_factors: factors must be positive")
+    pk = monograph.pharmacokinetics
+    if not (0 < pk.half_life_min_lower <= pk.half_life_min_upper and 0
+            < pk.volume_of_distribution_l_per_kg_lower <= pk.volume_of_distribution_l_per_kg_upper):
+        problems.append("pharmacokinetics: ranges must be positive, lower <= upper")
     if problems:
         raise MonographError(f"{name}: {problems[0]}")
 

@@ -1,0 +1,16 @@
+"""Number formatting shared by every worksheet and table."""
+
+from __future__ import annotations
+
+import pytest
+
+from ertplan.cli.render import number
+
+
+@pytest.mark.parametrize(("value", "digits", "shown"), [
+    (105, 2, "105"), (104.7798, 2, "104.78"), (4200, 2, "4,200"), (2.3333, 2, "2.33"),
+    (5680, 0, "5,680"), (5680.4, 0, "5,680"), (100, 0, "100"), (0.0, 1, "0"), (-0.001, 2, "0"),
+    (45.5, 1, "45.5"), (45.0, 1, "45"),
+])
+def test_numbers_lose_trailing_decimal_zeros_only(value: float, digits: int, shown: str) -> None:
+    assert number(value, digits) == shown

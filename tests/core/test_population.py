@@ -1,0 +1,182 @@
+"""Virtual populations: reproducible for a seed, equal across chunk sizes and on Dask, and their
+percentiles true to the patients they summarise."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ertplan.core.errors import InputError
+from ertplan.core.monograph import Monograph
+from ertplan.core.pk import elimination_rate_per_h
+from ertplan.core.population import (
+    BAND_BINS,
+    METRIC_BINS,
+    LogBins,
+    PopulationRequest,
+    WeightDistribution,
+    chunk_bounds,
+    draw_patients,
+    population_spec,
+    simulate_chunk,
+    simulate_population,
+)
+
+ADULTS = WeightDistribution("normal", 70, 15, 0.5, 350)
+REQUEST = PopulationRequest(n_patients=20_000, seed=7, dose_units_per_kg=60, weights=ADULTS,
+                            duration_min=60)
+
+
+def test_the_same_seed_gives_the_same_population(imiglucerase: Monograph) -> None:
+    first = simulate_population(REQUEST, imiglucerase)
+    again = simulate_population(REQUEST, imiglucerase)
+    assert first == again
+    other = simulate_population(
+        PopulationRequest(**{**REQUEST.__dict__, "seed": 8}), imiglucerase)
+    assert other.cmax_units_per_l != first.cmax_units_per_l
+
+
+def test_the_summary_is_the_same_for_any_chunk_size(imiglucerase: Monograph) -> None:
+    whole = simulate_population(REQUEST, imiglucerase, chunk_patients=REQUEST.n_patients)
+    for chunk in (997, 4096, 7777):
+        assert simulate_population(REQUEST, imiglucerase, chunk_patients=chunk) == whole
+
+
+def test_a_patient_is_the_same_whatever_the_population_size(imiglucerase: Monograph) -> None:
+    small = population_spec(PopulationRequest(**{**REQUEST.__dict__, "n_patients": 5000}),
+                            imiglucerase)
+    large = population_spec(REQUEST, imiglucerase)
+    few, many = draw_patients(small, 0, 5000), draw_patients(large, 4000, 9000)
+    np.testing.assert_array_equal(few.half_life_min[4000:], many.half_life_min[:1000])
+    np.testing.assert_array_equal(few.weight_kg[4000:], many.weight_kg[:1000])
+
+
+def test_a_dask_cluster_gives_the_local_result(imiglucerase: Monograph, dask_client: Any) -> None:
+    from ertplan.cluster import dask_runner
+
+    local = simulate_population(REQUEST, imiglucerase)
+    on_dask = simulate_population(REQUEST, imiglucerase, chunk_patients=3000,
+                                  run_chunks=dask_runner(dask_client))
+    assert on_dask == local
+
+
+def test_the_percentiles_are_those_of_the_patients_within_the_stated_resolution(
+        imiglucerase: Monograph) -> None:
+    summary = simulate_population(REQUEST, imiglucerase)
+    spec = population_spec(REQUEST, imiglucerase)
+    patients = draw_patients(spec, 0, REQUEST.n_patients)
+    rate = elimination_rate_per_h(patients.half_life_min)
+    t90_min = math.log(10) / rate * 60
+    volume = patients.volume_l_per_kg * patients.weight_kg
+    auc = 60 * patients.weight_kg / (rate * volume)
+    tolerance = METRIC_BINS.resolution_percent / 100
+    for metric, values in ((summary.time_to_90_percent_min, t90_min),
+                           (summary.auc_units_h_per_l, auc)):
+        for label, value in metric.percentiles.items():
+            exact = np.percentile(values, float(label), method="inverted_cdf")
+            assert value == pytest.approx(exact, rel=tolerance)
+        assert metric.minimum == values.min()
+        assert metric.maximum == values.max()
+    reaching = np.count_nonzero(t90_min <= 30)
+    assert summary.share_reaching_90_percent_by_30_min_percent == pytest.approx(
+        100 * reaching / REQUEST.n_patients)
+    assert summary.antibody_positive_patients == np.count_nonzero(patients.antibody_positive)
+
+
+def test_the_band_is_the_percentiles_of_the_patients_curves(imiglucerase: Monograph) -> None:
+    from ertplan.core.pk import Infusion, plasma_activity_units_per_l
+
+    request = PopulationRequest(**{**REQUEST.__dict__, "n_patients": 3000})
+    summary = simulate_population(request, imiglucerase)
+    spec = population_spec(request, imiglucerase)
+    patients = draw_patients(spec, 0, 3000)
+    curves = plasma_activity_units_per_l(
+        np.asarray(summary.band.t_min) / 60, [Infusion(0, 1, 1)],
+        elimination_rate_per_h(patients.half_life_min),
+        patients.volume_l_per_kg * patients.weight_kg) * (60 * patients.weight_kg)[:, None]
+    for label, band in summary.band.units_per_l.items():
+        exact = np.percentile(curves, float(label), axis=0, method="inverted_cdf")
+        exact = np.where(exact < 2.0 ** BAND_BINS.lowest_octave, 0.0, exact)
+        np.testing.assert_allclose(band, exact, rtol=BAND_BINS.resolution_percent / 100)
+    assert summary.band.units_per_l["50"][0] == 0.0  # nothing infused yet at t = 0
+
+
+def test_a_third_of_a_population_at_3_6_to_10_4_min_reaches_90_percent_by_30_min_or_more(
+        imiglucerase: Monograph) -> None:
+    # without antibodies every half-life up to 30 / log2(10) = 9.03 min reaches 90 % by 30 min:
+    # log-uniformly, ln(9.03/3.6) / ln(10.4/3.6) = 86.8 % of patients
+    request = PopulationRequest(**{**REQUEST.__dict__, "antibody_positive_percent": 0.0})
+    summary = simulate_population(request, imiglucerase)
+    expected = math.log(30 / math.log2(10) / 3.6) / math.log(10.4 / 3.6) * 100
+    assert summary.share_reaching_90_percent_by_30_min_percent == pytest.approx(expected, abs=1)
+    assert summary.antibody_positive_patients == 0
+    assert not any(alert.code.startswith("pk-antibody") for alert in summary.alerts)
+
+
+def test_weight_distributions_stay_inside_their_bounds() -> None:
+    uniform = np.random.default_rng(3).random(50_000)
+    wide = WeightDistribution("normal", 20, 40, 0.5, 350).weights_kg(uniform)
+    assert wide.min() >= 0.5
+    assert wide.max() <= 350
+    log_normal = WeightDistribution("lognormal", 70, 0.25, 0.5, 350).weights_kg(uniform)
+    assert np.median(log_normal) == pytest.approx(70, rel=0.01)
+    flat = WeightDistribution("uniform", 40, 100).weights_kg(uniform)
+    assert 40 <= flat.min() < flat.max() < 100
+    given = WeightDistribution("empirical", values=(50.0, 61.5, 80.0)).weights_kg(uniform)
+    assert set(np.unique(given)) == {50.0, 61.5, 80.0}
+    assert np.all(WeightDistribution("fixed", 70).weights_kg(uniform) == 70)
+
+
+def test_log_bins_place_each_value_within_their_resolution() -> None:
+    values = np.array([1e-9, 0.37, 1.0, 72.1347, 4200.0, 1e8])
+    centres = METRIC_BINS.centre(METRIC_BINS.index(values))
+    np.testing.assert_allclose(centres, values, rtol=METRIC_BINS.resolution_percent / 100)
+    bins = LogBins(subbin_bits=4, lowest_octave=-2, highest_octave=2)
+    assert bins.index(np.array([0.0, 0.1, 100.0])).tolist() == [0, 0, bins.count - 1]
+
+
+def test_a_chunk_tally_has_the_same_size_whatever_its_patients(imiglucerase: Monograph) -> None:
+    spec = population_spec(REQUEST, imiglucerase)
+    small, large = simulate_chunk(spec, 0, 10), simulate_chunk(spec, 10, 5010)
+    assert small.metric_counts.shape == large.metric_counts.shape
+    assert small.band_counts.nbytes == large.band_counts.nbytes
+    assert large.band_counts.sum() == 5000 * len(spec.times_min)
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"n_patients": 0}, "n"),
+    ({"n_patients": -5}, "n"),
+    ({"seed": -1}, "seed"),
+    ({"dose_units_per_kg": 0}, "dose"),
+    ({"duration_min": 0}, "duration"),
+    ({"antibody_positive_percent": 101}, "antibody-positive"),
+    ({"percentiles": (50, 120)}, "percentiles"),
+    ({"antibody_volume_factor": -1}, "antibody-volume-factor"),
+])
+def test_impossible_populations_are_refused_naming_the_field(
+        imiglucerase: Monograph, change: dict[str, object], field: str) -> None:
+    with pytest.raises(InputError) as refused:
+        simulate_population(PopulationRequest(**{**REQUEST.__dict__, **change}),
+                            imiglucerase)
+    assert refused.value.field == field
+
+
+def test_chunks_cover_every_patient_once() -> None:
+    bounds = chunk_bounds(100_001, 4096)
+    assert bounds[0][0] == 0
+    assert bounds[-1][1] == 100_001
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+    with pytest.raises(InputError, match="chunk-size"):
+        chunk_bounds(10, 0)
+
+
+def test_one_weight_for_everyone_gives_exactly_that_dose(imiglucerase: Monograph) -> None:
+    request = PopulationRequest(**{**REQUEST.__dict__, "n_patients": 500,
+                                   "weights": WeightDistribution("fixed", 70)})
+    dose = simulate_population(request, imiglucerase).dose_units
+    assert dose.minimum == dose.maximum == 4200
+    assert set(dose.percentiles.values()) == {4200}
