@@ -121,3 +121,14 @@ def test_drug_names_cannot_reach_outside_the_monograph_folder() -> None:
     with pytest.raises(InputError, match="drug"):
         monograph_path("../../etc/passwd")
     assert available_drugs() == ("imiglucerase",)
+
+
+def test_monograph_data_cannot_be_changed_once_loaded(imiglucerase: Monograph) -> None:
+    from dataclasses import FrozenInstanceError
+
+    with pytest.raises(FrozenInstanceError):
+        imiglucerase.dilution.final_volume_ml_max = 500
+    with pytest.raises(FrozenInstanceError):
+        del imiglucerase.products[0].vial_units
+    with pytest.raises(FrozenInstanceError):
+        imiglucerase.drug = "other"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from ertplan.core.errors import InputError, MonographError
-from ertplan.core.monograph import Fact, Reference, read_monograph_file
+from ertplan.core.monograph import Fact, Reference, WriteOnce, read_monograph_file
 
 GOALS_FOLDER = Path(__file__).resolve().parent.parent / "goals"
 
@@ -25,13 +25,13 @@ Group = Literal["all", "female", "child", "male-adult", "spleen-intact", "splene
 Organ = Literal["liver", "spleen"]
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class MolarMass(Fact):
     g_per_mol: float
     basis: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class OrganNormalVolume(Fact):
     """The normal-volume rule behind "multiples of normal" (MN)."""
 
@@ -45,19 +45,19 @@ class OrganNormalVolume(Fact):
         return per_kg * weight_kg
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Groups(Fact):
     adult_age_years: float
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Thrombocytopenia(Fact):
     severe_below: float
     moderate_below: float
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Analyte(Fact):
     """An observation ertplan reads: the unit it reports in and the direction of a response."""
 
@@ -71,7 +71,7 @@ class Analyte(Fact):
     fit_trend: bool = True
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Goal(Fact):
     """One published therapeutic goal; `target` is in the unit its `kind` implies."""
 
@@ -89,12 +89,12 @@ class Goal(Fact):
     note: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Schedule(Fact):
     horizon_years: int
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class MonitoringItem(Fact):
     """A dated item of the monitoring plan, counted in months from the start of therapy."""
 
@@ -108,8 +108,8 @@ class MonitoringItem(Fact):
     until_months: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
-class Goals:
+@dataclass(kw_only=True, eq=False)
+class Goals(WriteOnce):
     """A goals data file as validated data. Obtain it from :func:`load_goals`."""
 
     format_version: Literal[1]

@@ -8,7 +8,7 @@ file fails with a :class:`MonographError` that names the field path, e.g.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -22,12 +22,31 @@ Sources = tuple[str, ...]
 # the packaged data files (a folder beside this package; ertplan is installed unzipped)
 MONOGRAPH_FOLDER = Path(__file__).resolve().parent.parent / "monographs"
 
+class WriteOnce:
+    """Immutable once built: each attribute is set once (by the constructor) and never again.
+
+    The schema's dataclasses use this instead of ``frozen=True``, which on Python 3.11 generates
+    code per class that made up most of ``ertplan prepare``'s start-up (some 0.5 ms a class).
+    Equality is identity (``eq=False``): a monograph is loaded once and shared.
+    """
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__dict__:
+            raise FrozenInstanceError(f"cannot assign to {name!r}: monograph data is read-only")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}: monograph data is read-only")
+
+
 # pydantic reads this on each dataclass: a misspelt key in a data file is an error, not a default
 _STRICT: dict[str, Any] = {"extra": "forbid"}
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
-class Reference:
+@dataclass(kw_only=True, eq=False)
+class Reference(WriteOnce):
     """One source document: a short label for alerts and the full citation."""
 
     label: str
@@ -35,8 +54,8 @@ class Reference:
     __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
-class Fact:
+@dataclass(kw_only=True, eq=False)
+class Fact(WriteOnce):
     """Base of every fact group: where it comes from, and whether it was read in the original."""
 
     source: Sources
@@ -44,7 +63,7 @@ class Fact:
     __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Identity(Fact):
     generic_name: str
     brand_names: tuple[str, ...]
@@ -55,7 +74,7 @@ class Identity(Fact):
     description: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Indication(Fact):
     condition: str
     text: str
@@ -64,14 +83,14 @@ class Indication(Fact):
     requires_any_manifestation: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Availability(Fact):
     region: str
     status: Literal["marketed", "discontinued", "not-listed"]
     note: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Product(Fact):
     """One vial size: how much water reconstitutes it and the concentration that gives."""
 
@@ -82,40 +101,40 @@ class Product(Fact):
     availability: tuple[Availability, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Reconstitution(Fact):
     diluent: str
     technique: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Dilution(Fact):
     diluent: str
     final_volume_ml_min: float
     final_volume_ml_max: float
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Administration(Fact):
     route: str
     duration_min_lower: float
     duration_min_upper: float
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class AdministrationDefault(Fact):
     duration_min: float
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class InfusionFilter(Fact):
     description: str
     wording: str
     required: bool
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class StabilityEntry(Fact):
     stage: Stage
     storage: Storage
@@ -123,8 +142,8 @@ class StabilityEntry(Fact):
     conditions: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
-class Regimen:
+@dataclass(kw_only=True, eq=False)
+class Regimen(WriteOnce):
     """A labelled regimen: a per-infusion dose and either an interval in days or a weekly count."""
 
     dose_units_per_kg: float
@@ -148,24 +167,24 @@ class Regimen:
         return 7 / self.interval_days
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class DoseRange(Fact):
     text: str
     lowest: Regimen
     highest: Regimen
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class DoseRounding(Fact):
     text: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class ExposureWindow(Fact):
     days: float
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Planning(Fact):
     """House conventions (not clinical facts) that a site may review: limits and thresholds."""
 
@@ -177,14 +196,14 @@ class Planning(Fact):
     final_volume_step_ml: float
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class AntibodyEffects(Fact):
     volume_of_distribution: Literal["decreased", "increased", "unchanged"]
     clearance: Literal["decreased", "increased", "unchanged"]
     half_life: Literal["decreased", "increased", "unchanged"]
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Pharmacokinetics(Fact):
     half_life_min_lower: float
     half_life_min_upper: float
@@ -199,7 +218,7 @@ CentralValue = Literal["geometric-mean", "arithmetic-mean"]
 SamplingRule = Literal["log-uniform", "uniform"]
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class PkTypical(Fact):
     """How the typical patient's half-life and volume are taken from the monograph's ranges."""
 
@@ -208,7 +227,7 @@ class PkTypical(Fact):
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class PkSampling(Fact):
     """How virtual patients' half-life and volume are drawn across the monograph's ranges."""
 
@@ -217,13 +236,13 @@ class PkSampling(Fact):
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class AntibodyIncidence(Fact):
     percent: float
     text: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class AntibodyFactors(Fact):
     """Multipliers of volume and clearance in antibody-positive patients (half-life follows)."""
 
@@ -233,7 +252,7 @@ class AntibodyFactors(Fact):
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class PkSimulation(Fact):
     """The conventions of ertplan's pharmacokinetic simulator (``ertplan pk``)."""
 
@@ -245,13 +264,13 @@ class PkSimulation(Fact):
     antibody_factors: AntibodyFactors
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Caution(Fact):
     topic: str
     text: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class AlertRule(Fact):
     """How one alert code reads: severity and a message template filled in by the planner."""
 
@@ -262,14 +281,14 @@ class AlertRule(Fact):
 # ---- clinical safety (issue 5): screening, hypersensitivity, adverse effects ----
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class ScreeningRules(Fact):
     """Numbers of the screening rules (the rest of each rule's wording is in ``alerts``)."""
 
     minimum_age_years: float
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Hypersensitivity(Fact):
     """The label's hypersensitivity picture, its handling, and what it leaves unsaid."""
 
@@ -282,7 +301,7 @@ class Hypersensitivity(Fact):
     not_covered: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class Grade(Fact):
     """One grade of a published hypersensitivity grading scale and the label's signs in it."""
 
@@ -292,19 +311,19 @@ class Grade(Fact):
     signs: tuple[str, ...]
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class GradingScale(Fact):
     name: str
     grades: tuple[Grade, ...]
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class ReactionPolicy(Fact):
     reevaluate_from_grade: int
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False)
 class AdverseEffects(Fact):
     """Common adverse effects in an age group (completed years, inclusive; no upper = open)."""
 
@@ -314,8 +333,8 @@ class AdverseEffects(Fact):
     max_age_years: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
-class Monograph:
+@dataclass(kw_only=True, eq=False)
+class Monograph(WriteOnce):
     """A drug's monograph as validated data. Obtain it from :func:`load_monograph`."""
 
     format_version: Literal[1]
