@@ -154,8 +154,8 @@ def _flush(session: Session, name: str) -> None:
             f"{name} was changed by someone else meanwhile: reload it and apply the change again"
         ) from None
     except IntegrityError as error:
-        raise ConflictError(f"{name} conflicts with a record already stored: "
-                            f"{type(error.orig).__name__}") from None
+        raise ConflictError(f"{name} conflicts with a record already stored (a unique field "
+                            f"is taken: {type(error.orig).__name__})") from None
 
 
 # ---- users and tokens ----
