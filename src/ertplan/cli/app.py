@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 import ertplan
-from ertplan.cli import prepare
+from ertplan.cli import prepare, serve, users
 
 EXIT_BAD_INPUT = 2
 
@@ -44,6 +44,8 @@ def _root(
 
 
 app.command("prepare", help=prepare.HELP)(prepare.prepare_command)
+app.command("serve", help=serve.HELP)(serve.serve_command)
+app.add_typer(users.app, name="users", help=users.HELP)
 
 
 def main(argv: list[str] | None = None) -> int:
