@@ -65,3 +65,16 @@ def clinic(engine: Engine, password_hash: str) -> Iterator[Clinic]:
                      clock=lambda: NOW)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Clinic(client=client, tokens=tokens, engine=engine)
+
+
+def role_for(method: str, path: str) -> str:
+    """The role allowed to call an operation (a viewer for reads)."""
+    if path.startswith("/users") and path != "/users/me":
+        return "admin"
+    if method == "GET":
+        return "viewer"
+    if path.startswith(("/preparations", "/vial-stock")) or path.endswith("/verify"):
+        return "pharmacist"
+    if path.startswith("/administrations"):
+        return "nurse"
+    return "physician"

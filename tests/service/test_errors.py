@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from ertplan.core.errors import ConflictError, ErtplanError, InputError, MonographError
 from ertplan.service.errors import body_location, install_error_handler
 from ertplan.store.errors import NotFoundError
-from tests.service.conftest import Clinic
+from tests.service.conftest import Clinic, role_for
 
 
 @pytest.mark.parametrize(("error", "status"), [
@@ -44,7 +44,7 @@ GARBAGE: list[Any] = [None, "x", 2**63, {"version": 2**40, "patient_id": 0},
                       {"version": 1, "name": "\x00", "count": -1}]
 
 
-def test_no_route_answers_500_to_garbage_from_any_role(clinic: Clinic) -> None:
+def test_no_route_answers_500_to_garbage(clinic: Clinic) -> None:
     paths = clinic.client.get("/openapi.json").json()["paths"]
     tried = 0
     for template, methods in paths.items():
@@ -54,10 +54,10 @@ def test_no_route_answers_500_to_garbage_from_any_role(clinic: Clinic) -> None:
                          "administration_id", "observation_id", "stock_id"):
                 path = path.replace("{" + name + "}", record_id)
             for method in methods:
+                role = role_for(method.upper(), template)
                 for body in GARBAGE:
-                    for role in ("admin", "physician", "pharmacist", "nurse"):
-                        response = clinic.client.request(
-                            method.upper(), path, json=body, headers=clinic.headers(role))
-                        tried += 1
-                        assert response.status_code < 500, (method, path, body, response.text)
-    assert tried > 500
+                    response = clinic.client.request(
+                        method.upper(), path, json=body, headers=clinic.headers(role))
+                    tried += 1
+                    assert response.status_code < 500, (method, path, body, response.text)
+    assert tried > 300
