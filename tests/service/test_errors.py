@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import DataError
 
 from ertplan.core.errors import ConflictError, ErtplanError, InputError, MonographError
 from ertplan.service.errors import body_location, install_error_handler
@@ -20,8 +21,10 @@ from tests.service.conftest import Clinic, role_for
     (ConflictError("order 7 is at version 3, not 2"), 409),
     (MonographError("products[0].units: field required"), 422),
     (ErtplanError("anything else of ours"), 422),
+    (DataError("INSERT ...", {}, ValueError("value too long for type character varying(80)")),
+     422),
 ])
-def test_each_domain_error_has_its_status(error: ErtplanError, status: int) -> None:
+def test_each_domain_error_has_its_status(error: Exception, status: int) -> None:
     app = FastAPI()
     install_error_handler(app)
 

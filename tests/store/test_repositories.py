@@ -259,3 +259,23 @@ def test_a_reaction_added_to_an_administration_raises_its_version(engine: Engine
     with pytest.raises(ConflictError), transaction(factory) as session:
         repo.add_to_administration(session, actor=nurse, administration_id=given.id, version=1,
                                    now=start, rate_change={"at": start, "rate_ml_per_h": 37.5})
+
+
+def test_a_token_signs_in_until_it_expires_or_its_user_is_deactivated(engine: Engine) -> None:
+    factory = session_factory(engine)
+    with transaction(factory) as session:
+        nurse = _user(session, "nurse-joy", "nurse")
+        repo.add_token(session, user=nurse, token_sha256="a" * 64, now=NOW,
+                       expires_at=NOW + timedelta(hours=8))
+    with factory() as session:
+        found = repo.user_for_token(session, token_sha256="a" * 64, now=NOW)
+        assert found is not None
+        assert found.username == "nurse-joy"
+        assert repo.user_for_token(session, token_sha256="b" * 64, now=NOW) is None
+        assert repo.user_for_token(session, token_sha256="a" * 64,
+                                   now=NOW + timedelta(hours=8)) is None
+    with transaction(factory) as session:
+        repo.update_record(session, actor=None, model=User, record_id=nurse.id, version=1,
+                           changes={"active": False}, now=NOW)
+    with factory() as session:
+        assert repo.user_for_token(session, token_sha256="a" * 64, now=NOW) is None

@@ -68,11 +68,12 @@ def answer_for(error: ErtplanError) -> JSONResponse:
 def install_error_handler(app: FastAPI) -> None:
     """Register the one translation of domain errors (and of values the database refuses)."""
 
-    @app.exception_handler(ErtplanError)
-    async def _domain_error(_request: Request, error: ErtplanError) -> JSONResponse:
+    async def translate(_request: Request, error: Exception) -> JSONResponse:
+        if isinstance(error, DataError):  # a safety net: the schemas bound every field first
+            return _validation(["body"], "a value the database cannot store: "
+                               + " ".join(str(error.orig).split())[:200], None)
+        assert isinstance(error, ErtplanError)
         return answer_for(error)
 
-    @app.exception_handler(DataError)
-    async def _refused_by_database(_request: Request, error: DataError) -> JSONResponse:
-        return _validation(["body"], "a value the database cannot store: "
-                           + " ".join(str(error.orig).split())[:200], None)
+    app.add_exception_handler(ErtplanError, translate)
+    app.add_exception_handler(DataError, translate)
