@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -279,3 +282,35 @@ def test_a_token_signs_in_until_it_expires_or_its_user_is_deactivated(engine: En
                            changes={"active": False}, now=NOW)
     with factory() as session:
         assert repo.user_for_token(session, token_sha256="a" * 64, now=NOW) is None
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(claimed_offsets=st.lists(st.integers(min_value=-2, max_value=1), min_size=1,
+                                max_size=6))
+def test_only_an_update_from_the_current_version_lands_and_each_landed_one_is_audited(
+        engine: Engine, claimed_offsets: list[int]) -> None:
+    # each editor claims a version near the current one (offset 0: up to date)
+    factory = session_factory(engine)
+    with transaction(factory) as session:
+        patient = repo.add_record(session, actor=None, now=NOW, record=Patient(
+            identifier=f"MRN-{uuid.uuid4().hex[:12]}", name="P", birth_date=date(1990, 1, 1),
+            sex="female", gaucher_type=1, pregnancy_status="unknown", created_at=NOW))
+    landed = 0
+    for offset in claimed_offsets:
+        claimed = 1 + landed + offset
+        try:
+            with transaction(factory) as session:
+                repo.update_record(session, actor=None, model=Patient, record_id=patient.id,
+                                   version=claimed, changes={"name": f"edit {claimed}"}, now=NOW)
+        except ConflictError:
+            assert offset != 0
+        else:
+            assert offset == 0
+            landed += 1
+    with factory() as session:
+        stored = session.get(Patient, patient.id)
+        audited = session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.entity == "patient", AuditEntry.entity_id == patient.id))
+    assert stored is not None
+    assert stored.version == 1 + landed
+    assert audited == 1 + landed
