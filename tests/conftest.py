@@ -9,6 +9,8 @@ from hypothesis import settings
 
 from ertplan.core.monograph import Monograph, load_monograph, monograph_path
 
+pytest_plugins = ["tests.databases"]
+
 
 @pytest.fixture(scope="session")
 def imiglucerase() -> Monograph:

@@ -83,6 +83,8 @@ lazy_command("screen", "ertplan.cli.screen")
 lazy_command("reaction", "ertplan.cli.reaction")
 lazy_command("monitor", "ertplan.cli.monitor")
 lazy_command("pk", "ertplan.cli.pk")
+lazy_command("serve", "ertplan.cli.serve")
+lazy_command("users", "ertplan.cli.users")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,8 @@ import dataclasses
 from datetime import date, datetime
 from typing import Any
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
 
 def to_data(value: Any) -> Any:
     """Dataclasses become dicts, tuples lists, date-times ISO 8601 strings; the rest stays.
@@ -14,6 +16,8 @@ def to_data(value: Any) -> Any:
     >>> to_data((VialCount(400, 10),))
     [{'units': 400, 'count': 10}]
     """
+    if type(value) in _PLAIN:  # most leaves: answered before the slower dataclass test
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):

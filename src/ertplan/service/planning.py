@@ -1,0 +1,93 @@
+"""The service's calls into the core: the same functions as ``ertplan prepare``, nothing recomputed.
+
+Monographs are validated once per process; unit spellings are memoised like the CLI's cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from ertplan.core.errors import InputError
+from ertplan.core.monograph import Monograph
+from ertplan.core.preparation import PreparationPlan
+from ertplan.core.units import UnitFact
+
+# spellings people type are few; a bound keeps odd input from growing the memo without end
+_UNIT_MEMO_LIMIT = 1024
+# alerts that keep an order from being verified without an override reason
+OVERRIDE_SEVERITIES = ("critical", "warning")
+
+
+class Planner:
+    """Plans with the packaged monographs; shared by every request of one application."""
+
+    def __init__(self, *, default_vial_sizes: str | None = None) -> None:
+        self.default_vial_sizes = default_vial_sizes
+        self._monographs: dict[str, Monograph] = {}
+        self._units: dict[str, UnitFact] = {}
+        self._lock = threading.Lock()
+
+    def monograph(self, drug: str) -> Monograph:
+        """The validated monograph of `drug`; an unknown drug is an InputError on ``drug``."""
+        found = self._monographs.get(drug)
+        if found is not None:
+            return found
+        from ertplan.core.monograph import available_drugs, load_monograph, monograph_path
+
+        known = available_drugs()
+        if drug not in known:
+            raise InputError("drug", f"no monograph of that name (known: {', '.join(known)})",
+                             drug)
+        with self._lock:
+            found = self._monographs.get(drug) or load_monograph(monograph_path(drug))
+            self._monographs[drug] = found
+        return found
+
+    def unit_table(self) -> dict[str, UnitFact]:
+        """The shared memo of unit spellings, or a throw-away one once it is full."""
+        return self._units if len(self._units) < _UNIT_MEMO_LIMIT else dict(self._units)
+
+    def plan_from_text(self, fields: dict[str, Any], *, now: datetime) -> PreparationPlan:
+        """``ertplan prepare`` from its text inputs (`fields` as the request gave them)."""
+        from ertplan.core.inputs import PreparationInputs, order_from_inputs
+        from ertplan.core.preparation import plan_preparation
+
+        fields = dict(fields)
+        monograph = self.monograph(fields.pop("drug", "imiglucerase"))
+        if fields.get("vial_sizes") is None:
+            fields["vial_sizes"] = self.default_vial_sizes
+        order = order_from_inputs(PreparationInputs(**fields), now=now, table=self.unit_table())
+        return plan_preparation(order, monograph)
+
+    def plan_for_order(self, *, drug: str, weight_kg: float, dose_units_per_kg: float,
+                       interval_days: float, duration_min: float | None,
+                       prepared_at: datetime, diluted_at: datetime | None = None,
+                       storage: str = "refrigerated",
+                       vial_sizes_units: Sequence[int] | None = None) -> PreparationPlan:
+        """The core plan of a stored order for a patient of `weight_kg`."""
+        from ertplan.core.dosing import every
+        from ertplan.core.inputs import parse_vial_sizes
+        from ertplan.core.preparation import Order, plan_preparation
+
+        sizes = tuple(sorted(set(vial_sizes_units))) if vial_sizes_units else (
+            None if self.default_vial_sizes is None
+            else parse_vial_sizes(self.default_vial_sizes))
+        order = Order(
+            weight_kg=weight_kg, dose_units_per_kg=dose_units_per_kg,
+            frequency=every(interval_days), prepared_at=prepared_at, duration_min=duration_min,
+            diluted_at=diluted_at, storage=storage,  # type: ignore[arg-type]  # Literal checked
+            vial_sizes_units=sizes)
+        return plan_preparation(order, self.monograph(drug))
+
+
+def override_required_by(plan: PreparationPlan) -> list[str]:
+    """Codes of the plan's alerts that need an override reason to verify the order.
+
+    Every alert of the labelled range (dose, interval, 4-week exposure, duration, weight) is a
+    warning in the monograph data, and the critical ones stop a bag being made: both need a
+    pharmacist's stated reason. Info alerts (waste, vial availability) do not.
+    """
+    return [alert.code for alert in plan.alerts if alert.severity in OVERRIDE_SEVERITIES]

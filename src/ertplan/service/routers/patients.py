@@ -1,0 +1,50 @@
+"""``/patients``: people with Gaucher disease and the history that bears on their therapy."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from ertplan.service.deps import CurrentUser, NowDep, Physician, SessionDep
+from ertplan.service.routers.common import RESPONSES, Limit, Offset, RecordId, refuse_nulls
+from ertplan.service.schemas import PatientCreate, PatientPublic, PatientUpdate
+from ertplan.store import repositories as repo
+from ertplan.store.models import Patient
+
+router = APIRouter(prefix="/patients", tags=["patients"], responses=RESPONSES)
+REQUIRED = ("name", "birth_date", "sex", "gaucher_type", "pregnancy_status")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_patient(body: PatientCreate, physician: Physician, session: SessionDep,
+                   now: NowDep) -> PatientPublic:
+    """Register a patient (physician); a taken identifier is a 409."""
+    patient = repo.add_record(session, actor=physician, now=now,
+                              record=Patient(**body.model_dump(), created_at=now))
+    session.commit()
+    return PatientPublic.model_validate(patient)
+
+
+@router.get("")
+def list_patients(_user: CurrentUser, session: SessionDep, limit: Limit = 100,
+                  offset: Offset = 0) -> list[PatientPublic]:
+    """Patients in the order they were registered."""
+    patients = repo.list_records(session, model=Patient, limit=limit, offset=offset)
+    return [PatientPublic.model_validate(patient) for patient in patients]
+
+
+@router.get("/{patient_id}")
+def read_patient(patient_id: RecordId, _user: CurrentUser, session: SessionDep) -> PatientPublic:
+    """One patient."""
+    return PatientPublic.model_validate(
+        repo.get_record(session, model=Patient, record_id=patient_id))
+
+
+@router.patch("/{patient_id}")
+def update_patient(patient_id: RecordId, body: PatientUpdate, physician: Physician,
+                   session: SessionDep, now: NowDep) -> PatientPublic:
+    """Change a patient's details from the version read (physician; stale version: 409)."""
+    patient = repo.update_record(session, actor=physician, model=Patient, record_id=patient_id,
+                                 version=body.version, now=now,
+                                 changes=refuse_nulls(body.changes(), REQUIRED))
+    session.commit()
+    return PatientPublic.model_validate(patient)

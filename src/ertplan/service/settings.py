@@ -1,0 +1,19 @@
+"""The service's settings: the only place that reads the environment (``ERTPLAN_*``)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the records live and how long a sign-in lasts; each can be set as ``ERTPLAN_<NAME>``.
+
+    ``database_url`` None is the SQLite file in the user's data folder; ``vial_sizes`` is the same
+    site setting as ``ertplan prepare``'s ``ERTPLAN_VIAL_SIZES`` (e.g. ``400`` or ``200,400``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ERTPLAN_", extra="ignore")
+
+    database_url: str | None = None
+    token_minutes: int = 8 * 60  # one working shift: a house setting, not a clinical number
+    vial_sizes: str | None = None
