@@ -188,7 +188,9 @@ def test_every_alert_in_the_catalogue_can_be_raised(imiglucerase: Monograph) -> 
     raised = set()
     for weight_kg, dose_per_kg, frequency, options, _ in ALERT_CASES:
         raised |= codes(plan(imiglucerase, weight_kg, dose_per_kg, frequency, **options))
-    assert raised == set(imiglucerase.alerts)
+    from ertplan.core.calendar import CALENDAR_ALERTS  # raised by the calendar, tested there
+
+    assert raised == set(imiglucerase.alerts) - set(CALENDAR_ALERTS)
 
 
 @pytest.mark.parametrize(("weight_kg", "message"), [(0.4, "between 0.5 and 350 kg"),

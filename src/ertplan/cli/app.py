@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 import ertplan
-from ertplan.cli import prepare
+from ertplan.cli import calendar, prepare
 
 EXIT_BAD_INPUT = 2
 
@@ -44,6 +44,7 @@ def _root(
 
 
 app.command("prepare", help=prepare.HELP)(prepare.prepare_command)
+app.command("calendar", help=calendar.HELP)(calendar.calendar_command)
 
 
 def main(argv: list[str] | None = None) -> int:
