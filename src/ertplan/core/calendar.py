@@ -325,52 +325,54 @@ Objective = tuple[int, int, int, int, int]
 
 def candidates_for(
     dose_units: float, vial_sizes: tuple[int, ...], tolerance_percent: float, *,
-    nearest_only: bool = True, stock: Mapping[int, int] | None = None,
+    stock: Mapping[int, int] | None = None,
 ) -> tuple[Candidate, ...]:
-    """The ways to give `dose_units`: whole-vial amounts within the tolerance, and the exact dose.
-
-    `nearest_only` keeps the whole-vial amounts just below and just above the dose (the planner);
-    otherwise every whole-vial amount in tolerance is listed (the exhaustive reference). With
-    `stock`, only what the vials on hand can make is listed.
+    """The ways to give `dose_units`: every whole-vial amount within the tolerance (nearest
+    first, the one above before the one below), then the exact dose if it is not whole. With
+    `stock`, only what the vials on hand can make.
 
     >>> [(c.given_mu // 1000, c.waste_mu // 1000) for c in candidates_for(2700, (200, 400), 10)]
     [(2800, 0), (2600, 0), (2700, 100)]
-    >>> [(c.given_mu // 1000, c.waste_mu // 1000) for c in candidates_for(4200, (200, 400), 10)]
-    [(4200, 0)]
+    >>> [c.given_mu // 1000 for c in candidates_for(4200, (200, 400), 10)]
+    [4200, 4400, 4000, 4600, 3800]
     """
     if stock is None:
-        return _unlimited_candidates(round(dose_units * _MILLI), vial_sizes, tolerance_percent,
-                                     nearest_only)
-    return _stock_candidates(round(dose_units * _MILLI), stock, tolerance_percent, nearest_only)
+        return _unlimited_candidates(round(dose_units * _MILLI), vial_sizes, tolerance_percent)
+    return _stock_candidates(round(dose_units * _MILLI), stock, tolerance_percent)
 
 
 @lru_cache(maxsize=4096)
 def _unlimited_candidates(
-    dose_mu: int, vial_sizes: tuple[int, ...], tolerance_percent: float, nearest_only: bool
+    dose_mu: int, vial_sizes: tuple[int, ...], tolerance_percent: float
 ) -> tuple[Candidate, ...]:
-    dose = dose_mu / _MILLI
     low, high = _tolerance_bounds(dose_mu, tolerance_percent)
-    exact = cover_dose(dose, vial_sizes)
     wholes: list[Candidate] = []
-    total = cover_dose(max(low / _MILLI, min(vial_sizes) / 2), vial_sizes)
+    total = _next_whole(max(1, math.ceil(low / _MILLI)), vial_sizes)
     while total.total_units * _MILLI <= high:
         wholes.append(Candidate(total.total_units * _MILLI, total.vials, 0, True, total.vial_count))
-        total = cover_dose(total.total_units + 0.5, vial_sizes)
-    if nearest_only:
-        below = [c for c in wholes if c.given_mu <= dose_mu]
-        above = [c for c in wholes if c.given_mu >= dose_mu]
-        wholes = list(dict.fromkeys(above[:1] + below[-1:]))  # on a tie, round up first
-    if any(c.given_mu == exact.total_units * _MILLI for c in wholes) and (
-            exact.total_units * _MILLI - dose_mu) < 1:
-        return tuple(wholes)  # the dose is itself a whole-vial amount
+        total = _next_whole(total.total_units + 1, vial_sizes)
+    wholes.sort(key=lambda c: (abs(c.given_mu - dose_mu), -c.given_mu))
+    exact = _next_whole(-(-dose_mu // _MILLI), vial_sizes)
     waste = exact.total_units * _MILLI - dose_mu
-    if waste < 1:
-        return (Candidate(exact.total_units * _MILLI, exact.vials, 0, True, exact.vial_count),)
+    if waste == 0:
+        if any(c.given_mu == dose_mu for c in wholes):
+            return tuple(wholes)  # the dose is itself a whole-vial amount
+        return (Candidate(dose_mu, exact.vials, 0, True, exact.vial_count),)
     return (*wholes, Candidate(dose_mu, exact.vials, waste, False, exact.vial_count))
 
 
+@lru_cache(maxsize=65536)
+def _next_whole(units: int, vial_sizes: tuple[int, ...]) -> VialCombination:
+    """The smallest whole-vial total of at least `units` (an integer), with the fewest vials.
+
+    Whole-vial totals are integers, so this is plain rounding up of any dose whose units round
+    up to `units`; keyed by integers, it is shared by every patient of a population.
+    """
+    return cover_dose(units, vial_sizes)
+
+
 def _stock_candidates(
-    dose_mu: int, stock: Mapping[int, int], tolerance_percent: float, nearest_only: bool
+    dose_mu: int, stock: Mapping[int, int], tolerance_percent: float
 ) -> tuple[Candidate, ...]:
     """Candidates made only from the vials in `stock` (fewest vials for each total)."""
     low, high = _tolerance_bounds(dose_mu, tolerance_percent)
@@ -389,10 +391,7 @@ def _stock_candidates(
             best_by_total[total] = vials
     wholes = [Candidate(total * _MILLI, vials, 0, True, _vial_count(vials))
               for total, vials in sorted(best_by_total.items()) if low <= total * _MILLI <= high]
-    if nearest_only:
-        below = [c for c in wholes if c.given_mu <= dose_mu]
-        above = [c for c in wholes if c.given_mu >= dose_mu]
-        wholes = list(dict.fromkeys(above[:1] + below[-1:]))  # on a tie, round up first
+    wholes.sort(key=lambda c: (abs(c.given_mu - dose_mu), -c.given_mu))
     covering = [total for total in best_by_total if total * _MILLI >= dose_mu]
     if not covering:
         return tuple(wholes)
@@ -405,10 +404,9 @@ def _stock_candidates(
                                 _vial_count(best_by_total[opened])))
 
 
-@lru_cache(maxsize=4096)
 def _plain_cover(dose_mu: int, vial_sizes: tuple[int, ...]) -> VialCombination:
     """Plain per-dose rounding up to whole vials (the baseline the calendar is compared with)."""
-    return cover_dose(dose_mu / _MILLI, vial_sizes)
+    return _next_whole(-(-dose_mu // _MILLI), vial_sizes)
 
 
 def _vial_count(vials: Iterable[VialCount]) -> int:
@@ -468,15 +466,44 @@ def solve(problem: RoundingProblem) -> tuple[tuple[int, ...], bool]:
         for index in range(first, last):
             keep[index] = min(keep[index], first)
 
+    # a state whose cost exceeds the cheapest one's by more than the windows still open could ever
+    # give back is never on an optimal path: the same continuation from the cheapest state changes
+    # each open window's sum by at most the spread of the held deviations
+    spreads = [max(ds) - min(ds) for ds in deltas]
+    opening = [0] * (count + 1)
+    for first, last in problem.windows:
+        opening[first] += 1
+        opening[last] -= 1
+    spread_sums = list(itertools.accumulate(spreads, initial=0))
+    margins = []
+    still_open = 0
+    for index in range(count):
+        still_open += opening[index]  # windows with first <= index < last
+        margins.append(still_open * (spread_sums[index + 1] - spread_sums[keep[index]])
+                       * ((1 << (4 * shift)) + (1 << (2 * shift))))
+
+    # what a step's transition depends on, relative to its index: equal signatures on a run of
+    # steps (a constant dose on a regular schedule) make the DP repeat itself
+    signatures = [
+        (id(problem.candidates[index]), problem.prescribed_mu[index],
+         tuple((first - index, tolerance) for first, tolerance in closing[index]),
+         keep[index] - index, (keep[index - 1] if index else 0) - index, problem.fixed[index],
+         margins[index])
+        for index in range(count)]
+
     # a state is the choices of the infusions held (from `held_from`); beside it, the cumulative
     # deviation before each of them and after the last, so a window's sum is one subtraction
     states: dict[tuple[int, ...], int] = {(): 0}
     cumulative: dict[tuple[int, ...], tuple[int, ...]] = {(): (0,)}
     held_from = 0
-    back: list[dict[tuple[int, ...], tuple[tuple[int, ...], int]]] = []
+    back: list[dict[tuple[int, ...], tuple[tuple[int, ...], int]]] = [{} for _ in range(count)]
     proven = True
     excess_shift, within_shift = 4 * shift, 2 * shift
-    for index in range(count):
+    seen: dict[object, int] = {}
+    history: dict[int, tuple[dict[tuple[int, ...], int], dict[tuple[int, ...], tuple[int, ...]]]]
+    history = {}
+    index = 0
+    while index < count:
         fixed = problem.fixed[index]
         options = range(len(deltas[index])) if fixed is None else (fixed,)
         step_deltas, step_costs, windows_here = deltas[index], own_costs[index], closing[index]
@@ -501,13 +528,44 @@ def solve(problem: RoundingProblem) -> tuple[tuple[int, ...], bool]:
                     new_states[following] = total
                     new_cumulative[following] = (*sums, reached)[drop:]
                     pointers[following] = (state, choice)
+        lowest = min(new_states.values())
+        if len(new_states) > 1:
+            limit = lowest + margins[index]
+            new_states = {state: cost for state, cost in new_states.items() if cost <= limit}
         if len(new_states) > MAX_STATES:
             proven = False
             cheapest = sorted(new_states, key=new_states.__getitem__)[:MAX_STATES]
             new_states = {state: new_states[state] for state in cheapest}
-        back.append(pointers)
+        back[index] = pointers
         states, cumulative = new_states, new_cumulative
         held_from = keep[index]
+
+        # the same relative costs after the same kind of step: the steps repeat with a period
+        signature = signatures[index]
+        key = (signature, tuple((state, cost - lowest) for state, cost in states.items()))
+        earlier = seen.get(key)
+        # every step since the first infusion held at `earlier` must be of the same kind
+        if earlier is None or any(signatures[j] != signature
+                                  for j in range(keep[earlier], index)):
+            seen[key] = index
+            history[index] = (states, cumulative)
+            index += 1
+            continue
+        period = index - earlier
+        growth = lowest - min(history[earlier][0].values())
+        last = index
+        while last + 1 < count and signatures[last + 1] == signature:
+            last += 1
+        for later in range(index + 1, last + 1):
+            back[later] = back[later - period]
+        like = earlier + (last - earlier) % period
+        periods = (last - like) // period
+        states = {state: cost + periods * growth for state, cost in history[like][0].items()}
+        cumulative = history[like][1]
+        held_from = keep[last]
+        seen.clear()
+        history.clear()
+        index = last + 1
     state = min(states, key=states.__getitem__)
     picked = [0] * count
     for index in range(count - 1, -1, -1):
@@ -595,9 +653,9 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
         prescribed = [round(weight_on(day, known) * order.dose_units_per_kg * _MILLI)
                       for day in dates]
         candidates = [
-            _stock_candidates(dose_mu, first_stock[1], infusion_tolerance, True)
+            _stock_candidates(dose_mu, first_stock[1], infusion_tolerance)
             if first_stock is not None and index == first_stock[0] else
-            _unlimited_candidates(dose_mu, sizes_from[index], infusion_tolerance, True)
+            _unlimited_candidates(dose_mu, sizes_from[index], infusion_tolerance)
             for index, dose_mu in enumerate(prescribed)]
         return RoundingProblem(
             prescribed_mu=tuple(prescribed), candidates=tuple(candidates), windows=windows,
