@@ -230,7 +230,7 @@ def test_impossible_orders_are_refused_naming_the_field(
 def small_problems(draw: st.DrawFn) -> RoundingProblem:
     """A few infusions with doses (changing like weights do), windows and maybe a fixed start."""
     count = draw(st.integers(min_value=1, max_value=5))
-    sizes = draw(st.sampled_from([(200, 400), (400,), (200,), (100, 400)]))
+    sizes = draw(st.sampled_from([(200, 400), (400,), (200,)]))
     tolerance = draw(st.sampled_from([5.0, 10.0, 15.0]))
     base = draw(st.floats(min_value=150, max_value=3000))
     doses = [base * draw(st.sampled_from([1.0, 1.0, 1.04, 0.97])) for _ in range(count)]
@@ -250,13 +250,46 @@ def small_problems(draw: st.DrawFn) -> RoundingProblem:
         fixed=(*fixed, *[None] * (count - fixed_count)))
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(small_problems())
 def test_the_planner_reaches_the_exhaustive_optimum(problem: RoundingProblem) -> None:
     choices, proven = solve(problem)
     assert proven
     assert all(f is None or c == f for c, f in zip(choices, problem.fixed, strict=True))
     assert objective(problem, choices) == objective(problem, solve_exhaustively(problem))
+
+
+@st.composite
+def long_problems(draw: st.DrawFn) -> RoundingProblem:
+    """Up to a year of infusions in a few constant-dose runs (weight changes), with skipped days."""
+    sizes = draw(st.sampled_from([(200, 400), (400,)]))
+    gap = draw(st.sampled_from([7, 14]))
+    count = draw(st.integers(min_value=2, max_value=52 if gap == 7 else 26))
+    doses: list[float] = []
+    while len(doses) < count:
+        doses += [draw(st.floats(min_value=500, max_value=4000))] * draw(
+            st.integers(min_value=1, max_value=count))
+    doses = doses[:count]
+    ordinals = list(itertools.accumulate(
+        [0] + [gap + draw(st.sampled_from([0, 0, 0, 1])) for _ in range(count - 1)]))
+    windows = rolling_windows(ordinals, 28)
+    prescribed = [round(dose * 1000) for dose in doses]
+    fixed_count = draw(st.integers(min_value=0, max_value=count // 2))
+    candidates = [candidates_for(dose, sizes, 10) for dose in doses]
+    return RoundingProblem(
+        prescribed_mu=tuple(prescribed), candidates=tuple(candidates), windows=tuple(windows),
+        window_tolerance_mu=tuple(round(sum(prescribed[a:b + 1]) * 2 / 100) for a, b in windows),
+        fixed=(*[0] * fixed_count, *[None] * (count - fixed_count)))
+
+
+@settings(max_examples=60)
+@given(long_problems())
+def test_the_repetition_shortcuts_change_nothing(problem: RoundingProblem) -> None:
+    fast, fast_proven = solve(problem)
+    plain, plain_proven = solve(problem, shortcuts=False)
+    assert fast_proven
+    assert plain_proven
+    assert objective(problem, fast) == objective(problem, plain)
 
 
 @pytest.mark.parametrize(("weight_kg", "dose_per_kg", "frequency", "days", "sizes"), [

@@ -24,7 +24,6 @@ that ties are exact. Dates are inputs: nothing here reads the clock.
 
 from __future__ import annotations
 
-import calendar as gregorian
 import itertools
 import math
 import zlib
@@ -50,6 +49,8 @@ from ertplan.core.units import DOSE_PER_MASS, MASS, UnitTable, parse_quantity
 from ertplan.core.vials import VialCombination, VialCount, cover_dose
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_FULL_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                       "sunday")
 Day = date  # a calendar day (an alias, since infusions have a field named `date`)
 Rounding = Literal["whole-vials", "exact-keeps-window", "exact-no-whole-vial"]
 
@@ -228,7 +229,8 @@ def add_months(start: date, months: int) -> date:
     """
     month_index = start.month - 1 + months
     year, month = start.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(start.day, gregorian.monthrange(year, month)[1]))
+    next_month = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, min(start.day, (next_month - timedelta(days=1)).day))
 
 
 def infusion_dates(
@@ -440,8 +442,11 @@ def solve_exhaustively(problem: RoundingProblem) -> tuple[int, ...]:
     return min(itertools.product(*options), key=lambda choice: objective(problem, choice))
 
 
-def solve(problem: RoundingProblem) -> tuple[tuple[int, ...], bool]:
+def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[int, ...], bool]:
     """The choice per infusion minimising :func:`objective`, and whether optimality is proven.
+
+    `shortcuts` reuses transitions between steps of the same kind and skips steps that repeat
+    (a constant dose on a regular schedule); tests compare it with the plain programme.
 
     Dynamic programming: after infusion j the state is the choices of the infusions that belong
     to a window still open (closing after j); a window's cost is added when it closes. The five
@@ -491,42 +496,57 @@ def solve(problem: RoundingProblem) -> tuple[tuple[int, ...], bool]:
          margins[index])
         for index in range(count)]
 
-    # a state is the choices of the infusions held (from `held_from`); beside it, the cumulative
-    # deviation before each of them and after the last, so a window's sum is one subtraction
+    # a step's context is its kind and the kinds of the steps whose choices it holds; a step in
+    # the same context as the one before has the same transitions from each state (kept in rows)
+    contexts = [(signatures[index],
+                 tuple(signatures[j] for j in range(keep[index - 1] if index else 0, index)))
+                for index in range(count)]
+    uniform = [shortcuts and index > 0 and contexts[index] == contexts[index - 1]
+               for index in range(count)]
+
+    # a state is the choices of the infusions held, from `held_from`
     states: dict[tuple[int, ...], int] = {(): 0}
-    cumulative: dict[tuple[int, ...], tuple[int, ...]] = {(): (0,)}
     held_from = 0
     back: list[dict[tuple[int, ...], tuple[tuple[int, ...], int]]] = [{} for _ in range(count)]
     proven = True
     excess_shift, within_shift = 4 * shift, 2 * shift
     seen: dict[object, int] = {}
-    history: dict[int, tuple[dict[tuple[int, ...], int], dict[tuple[int, ...], tuple[int, ...]]]]
-    history = {}
+    history: dict[int, dict[tuple[int, ...], int]] = {}
+    rows: dict[tuple[int, ...], list[tuple[int, int, tuple[int, ...]]]] = {}
     index = 0
     while index < count:
         fixed = problem.fixed[index]
         options = range(len(deltas[index])) if fixed is None else (fixed,)
-        step_deltas, step_costs, windows_here = deltas[index], own_costs[index], closing[index]
+        step_deltas, step_costs = deltas[index], own_costs[index]
         drop = keep[index] - held_from
-        starts = [(first - held_from, tolerance) for first, tolerance in windows_here]
+        starts = [(first - held_from, tolerance) for first, tolerance in closing[index]]
+        if not uniform[index]:
+            rows = {}
         new_states: dict[tuple[int, ...], int] = {}
-        new_cumulative: dict[tuple[int, ...], tuple[int, ...]] = {}
         pointers: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {}
         for state, cost in states.items():
-            sums = cumulative[state]
-            for choice in options:
-                total = cost + step_costs[choice]
-                reached = sums[-1] + step_deltas[choice]
-                for offset, tolerance in starts:
-                    deviation = abs(reached - sums[offset])
-                    if deviation > tolerance:
-                        total += (deviation - tolerance) << excess_shift
-                    total += deviation << within_shift
-                following = (*state, choice)[drop:]
+            row = rows.get(state)
+            if row is None:
+                # each open window's sum so far, from the deviations of the held choices
+                prefix = [0]
+                for offset, held_choice in enumerate(state):
+                    prefix.append(prefix[-1] + deltas[held_from + offset][held_choice])
+                row = []
+                for choice in options:
+                    added = step_costs[choice]
+                    reached = prefix[-1] + step_deltas[choice]
+                    for offset, tolerance in starts:
+                        deviation = abs(reached - prefix[offset])
+                        if deviation > tolerance:
+                            added += (deviation - tolerance) << excess_shift
+                        added += deviation << within_shift
+                    row.append((choice, added, (*state, choice)[drop:]))
+                rows[state] = row
+            for choice, added, following in row:
+                total = cost + added
                 known = new_states.get(following)
                 if known is None or total < known:
                     new_states[following] = total
-                    new_cumulative[following] = (*sums, reached)[drop:]
                     pointers[following] = (state, choice)
         lowest = min(new_states.values())
         if len(new_states) > 1:
@@ -537,31 +557,28 @@ def solve(problem: RoundingProblem) -> tuple[tuple[int, ...], bool]:
             cheapest = sorted(new_states, key=new_states.__getitem__)[:MAX_STATES]
             new_states = {state: new_states[state] for state in cheapest}
         back[index] = pointers
-        states, cumulative = new_states, new_cumulative
+        states = new_states
         held_from = keep[index]
 
         # the same relative costs after the same kind of step: the steps repeat with a period
-        signature = signatures[index]
-        key = (signature, tuple((state, cost - lowest) for state, cost in states.items()))
-        earlier = seen.get(key)
-        # every step since the first infusion held at `earlier` must be of the same kind
-        if earlier is None or any(signatures[j] != signature
-                                  for j in range(keep[earlier], index)):
+        context = contexts[index]
+        key = (context, tuple((state, cost - lowest) for state, cost in states.items()))
+        earlier = seen.get(key) if shortcuts else None
+        if earlier is None or any(contexts[j] != context for j in range(earlier + 1, index)):
             seen[key] = index
-            history[index] = (states, cumulative)
+            history[index] = states
             index += 1
             continue
         period = index - earlier
-        growth = lowest - min(history[earlier][0].values())
+        growth = lowest - min(history[earlier].values())
         last = index
-        while last + 1 < count and signatures[last + 1] == signature:
+        while last + 1 < count and contexts[last + 1] == context:
             last += 1
         for later in range(index + 1, last + 1):
             back[later] = back[later - period]
         like = earlier + (last - earlier) % period
         periods = (last - like) // period
-        states = {state: cost + periods * growth for state, cost in history[like][0].items()}
-        cumulative = history[like][1]
+        states = {state: cost + periods * growth for state, cost in history[like].items()}
         held_from = keep[last]
         seen.clear()
         history.clear()
@@ -1132,12 +1149,12 @@ def parse_weekdays(text: str) -> tuple[int, ...]:
     """
     days = set()
     for part in text.split(","):
-        name = part.strip().lower()[:3]
-        if name not in WEEKDAY_NAMES or not part.strip().lower().startswith(name) or (
-                len(part.strip()) > 3 and not gregorian.day_name[WEEKDAY_NAMES.index(name)]
-                .lower().startswith(part.strip().lower())):
+        word = part.strip().lower()
+        known = [index for index, full in enumerate(_WEEKDAY_FULL_NAMES)
+                 if len(word) >= 3 and full.startswith(word)]
+        if not known:
             raise InputError("weekdays", "must be weekday names such as mon,wed,fri", text)
-        days.add(WEEKDAY_NAMES.index(name))
+        days.add(known[0])
     return tuple(sorted(days))
 
 
