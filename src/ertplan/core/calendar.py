@@ -663,12 +663,16 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
                 weight = change.weight_kg
         return weight
 
+    def prescribed_for(known: Sequence[WeightChange]) -> list[int]:
+        if not known:
+            return [round(order.weight_kg * order.dose_units_per_kg * _MILLI)] * len(dates)
+        return [round(weight_on(day, known) * order.dose_units_per_kg * _MILLI) for day in dates]
+
     def problem_for(known: Sequence[WeightChange], fixed: Sequence[int | None],
                     sizes_from: Sequence[tuple[int, ...]],
                     first_stock: tuple[int, Mapping[int, int]] | None = None
                     ) -> RoundingProblem:
-        prescribed = [round(weight_on(day, known) * order.dose_units_per_kg * _MILLI)
-                      for day in dates]
+        prescribed = prescribed_for(known)
         candidates = [
             _stock_candidates(dose_mu, first_stock[1], infusion_tolerance)
             if first_stock is not None and index == first_stock[0] else
@@ -783,9 +787,11 @@ def _assemble(
             waste_units=candidate.waste_mu / _MILLI, rounding=rounding,
             from_stock=from_stock[index]))
     window_reports = []
+    given_before = list(itertools.accumulate((c.given_mu for c in picked), initial=0))
+    wanted_before = list(itertools.accumulate(prescribed, initial=0))
     for (first, last), tolerance in zip(windows, problem.window_tolerance_mu, strict=True):
-        given = sum(c.given_mu for c in picked[first:last + 1])
-        wanted = sum(prescribed[first:last + 1])
+        given = given_before[last + 1] - given_before[first]
+        wanted = wanted_before[last + 1] - wanted_before[first]
         window_reports.append(CalendarWindow(
             first_date=dates[first][0], last_date=dates[last][0], infusions=last - first + 1,
             prescribed_units=wanted / _MILLI, given_units=given / _MILLI,
