@@ -61,6 +61,9 @@ CALENDAR_ALERTS = ("no-whole-vial-dose", "exact-dose-keeps-window", "window-devi
 _MILLI = 1000
 # above this many open-window states a step keeps only the cheapest (beam search, then flagged)
 MAX_STATES = 2048
+# where more states than this could be open, a quick programme keeping only this many states first
+# finds a calendar whose cost bounds the exact one (branch and bound)
+SCOUTED_STATES = 8
 
 
 # ---- the order ---------------------------------------------------------------------------------
@@ -504,85 +507,115 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
     uniform = [shortcuts and index > 0 and contexts[index] == contexts[index - 1]
                for index in range(count)]
 
-    # a state is the choices of the infusions held, from `held_from`
-    states: dict[tuple[int, ...], int] = {(): 0}
-    held_from = 0
-    back: list[dict[tuple[int, ...], tuple[tuple[int, ...], int]]] = [{} for _ in range(count)]
-    proven = True
-    excess_shift, within_shift = 4 * shift, 2 * shift
-    seen: dict[object, int] = {}
-    history: dict[int, dict[tuple[int, ...], int]] = {}
-    rows: dict[tuple[int, ...], list[tuple[int, int, tuple[int, ...]]]] = {}
-    index = 0
-    while index < count:
+    # a lower bound of what the infusions from j on add: each one's cheapest own cost by field
+    floors = []
+    for index in range(count):
         fixed = problem.fixed[index]
-        options = range(len(deltas[index])) if fixed is None else (fixed,)
-        step_deltas, step_costs = deltas[index], own_costs[index]
-        drop = keep[index] - held_from
-        starts = [(first - held_from, tolerance) for first, tolerance in closing[index]]
-        if not uniform[index]:
-            rows = {}
-        new_states: dict[tuple[int, ...], int] = {}
-        pointers: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {}
-        for state, cost in states.items():
-            row = rows.get(state)
-            if row is None:
-                # each open window's sum so far, from the deviations of the held choices
-                prefix = [0]
-                for offset, held_choice in enumerate(state):
-                    prefix.append(prefix[-1] + deltas[held_from + offset][held_choice])
-                row = []
-                for choice in options:
-                    added = step_costs[choice]
-                    reached = prefix[-1] + step_deltas[choice]
-                    for offset, tolerance in starts:
-                        deviation = abs(reached - prefix[offset])
-                        if deviation > tolerance:
-                            added += (deviation - tolerance) << excess_shift
-                        added += deviation << within_shift
-                    row.append((choice, added, (*state, choice)[drop:]))
-                rows[state] = row
-            for choice, added, following in row:
-                total = cost + added
-                known = new_states.get(following)
-                if known is None or total < known:
-                    new_states[following] = total
-                    pointers[following] = (state, choice)
-        lowest = min(new_states.values())
-        if len(new_states) > 1:
-            limit = lowest + margins[index]
-            new_states = {state: cost for state, cost in new_states.items() if cost <= limit}
-        if len(new_states) > MAX_STATES:
-            proven = False
-            cheapest = sorted(new_states, key=new_states.__getitem__)[:MAX_STATES]
-            new_states = {state: new_states[state] for state in cheapest}
-        back[index] = pointers
-        states = new_states
-        held_from = keep[index]
+        chosen = range(len(deltas[index])) if fixed is None else (fixed,)
+        candidates = problem.candidates[index]
+        floors.append((min(candidates[c].waste_mu for c in chosen) << (3 * shift))
+                      + (min(abs(deltas[index][c]) for c in chosen) << shift)
+                      + min(candidates[c].vial_count for c in chosen))
+    suffix_floor = list(itertools.accumulate(reversed(floors), initial=0))[::-1]
 
-        # the same relative costs after the same kind of step: the steps repeat with a period
-        context = contexts[index]
-        key = (context, tuple((state, cost - lowest) for state, cost in states.items()))
-        earlier = seen.get(key) if shortcuts else None
-        if earlier is None or any(contexts[j] != context for j in range(earlier + 1, index)):
-            seen[key] = index
-            history[index] = states
-            index += 1
-            continue
-        period = index - earlier
-        growth = lowest - min(history[earlier].values())
-        last = index
-        while last + 1 < count and contexts[last + 1] == context:
-            last += 1
-        for later in range(index + 1, last + 1):
-            back[later] = back[later - period]
-        like = earlier + (last - earlier) % period
-        periods = (last - like) // period
-        states = {state: cost + periods * growth for state, cost in history[like].items()}
-        held_from = keep[last]
-        seen.clear()
-        history.clear()
-        index = last + 1
+    Pointers = dict[tuple[int, ...], tuple[tuple[int, ...], int]]
+
+    def programme(beam: int, incumbent: int | None) -> tuple[
+            dict[tuple[int, ...], int], list[Pointers], bool]:
+        """The DP; `incumbent` (the cost of a known calendar) prunes states that cannot beat it."""
+        # a state is the choices of the infusions held, from `held_from`
+        states: dict[tuple[int, ...], int] = {(): 0}
+        held_from = 0
+        back: list[dict[tuple[int, ...], tuple[tuple[int, ...], int]]] = [{} for _ in range(count)]
+        proven = True
+        excess_shift, within_shift = 4 * shift, 2 * shift
+        seen: dict[object, int] = {}
+        history: dict[int, dict[tuple[int, ...], int]] = {}
+        rows: dict[tuple[int, ...], list[tuple[int, int, tuple[int, ...]]]] = {}
+        index = 0
+        while index < count:
+            fixed = problem.fixed[index]
+            options = range(len(deltas[index])) if fixed is None else (fixed,)
+            step_deltas, step_costs = deltas[index], own_costs[index]
+            drop = keep[index] - held_from
+            starts = [(first - held_from, tolerance) for first, tolerance in closing[index]]
+            if not uniform[index]:
+                rows = {}
+            new_states: dict[tuple[int, ...], int] = {}
+            pointers: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {}
+            for state, cost in states.items():
+                row = rows.get(state)
+                if row is None:
+                    # each open window's sum so far, from the deviations of the held choices
+                    prefix = [0]
+                    for offset, held_choice in enumerate(state):
+                        prefix.append(prefix[-1] + deltas[held_from + offset][held_choice])
+                    row = []
+                    for choice in options:
+                        added = step_costs[choice]
+                        reached = prefix[-1] + step_deltas[choice]
+                        for offset, tolerance in starts:
+                            deviation = abs(reached - prefix[offset])
+                            if deviation > tolerance:
+                                added += (deviation - tolerance) << excess_shift
+                            added += deviation << within_shift
+                        row.append((choice, added, (*state, choice)[drop:]))
+                    rows[state] = row
+                for choice, added, following in row:
+                    total = cost + added
+                    known = new_states.get(following)
+                    if known is None or total < known:
+                        new_states[following] = total
+                        pointers[following] = (state, choice)
+            lowest = min(new_states.values())
+            if len(new_states) > 1:
+                limit = lowest + margins[index]
+                new_states = {state: cost for state, cost in new_states.items() if cost <= limit}
+            if incumbent is not None:
+                # branch and bound: even the cheapest rest of the calendar would cost too much
+                ceiling = incumbent - suffix_floor[index + 1]
+                new_states = {state: cost for state, cost in new_states.items() if cost <= ceiling}
+            if len(new_states) > beam:
+                proven = False
+                cheapest = sorted(new_states, key=new_states.__getitem__)[:beam]
+                new_states = {state: new_states[state] for state in cheapest}
+            back[index] = pointers
+            states = new_states
+            held_from = keep[index]
+
+            # the same relative costs after the same kind of step: the steps repeat with a period
+            context = contexts[index]
+            key = (context, tuple((state, cost - lowest) for state, cost in states.items()))
+            earlier = seen.get(key) if shortcuts else None
+            if earlier is None or any(contexts[j] != context for j in range(earlier + 1, index)):
+                seen[key] = index
+                history[index] = states
+                index += 1
+                continue
+            period = index - earlier
+            growth = lowest - min(history[earlier].values())
+            last = index
+            while last + 1 < count and contexts[last + 1] == context:
+                last += 1
+            for later in range(index + 1, last + 1):
+                back[later] = back[later - period]
+            like = earlier + (last - earlier) % period
+            periods = (last - like) // period
+            states = {state: cost + periods * growth for state, cost in history[like].items()}
+            held_from = keep[last]
+            seen.clear()
+            history.clear()
+            index = last + 1
+        return states, back, proven
+
+    incumbent = None
+    widest = max(math.prod(len(deltas[i]) for i in range(keep[index], index + 1))
+                 for index in range(count))
+    if shortcuts and widest > SCOUTED_STATES:
+        # a quick calendar keeping only a few states gives the bound for the exact programme
+        scouted, _, _ = programme(SCOUTED_STATES, None)
+        incumbent = min(scouted.values())
+    states, back, proven = programme(MAX_STATES, incumbent)
     state = min(states, key=states.__getitem__)
     picked = [0] * count
     for index in range(count - 1, -1, -1):
