@@ -460,12 +460,27 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
     if count == 0:
         return (), True
     shift = _field_bits(problem)
-    deltas = [[c.given_mu - p for c in cands]
-              for cands, p in zip(problem.candidates, problem.prescribed_mu, strict=True)]
-    # per infusion: waste (field 3), |change| (field 1), vials (field 0)
-    own_costs = [[(c.waste_mu << (3 * shift)) + (abs(d) << shift) + c.vial_count
-                  for c, d in zip(cands, ds, strict=True)]
-                 for cands, ds in zip(problem.candidates, deltas, strict=True)]
+    # per infusion: each choice's deviation; its own cost, waste (field 3), |change| (field 1) and
+    # vials (field 0); and a floor of that cost, field by field (computed once per distinct dose)
+    per_dose: dict[tuple[int, int, int | None], tuple[list[int], list[int], int]] = {}
+    deltas: list[list[int]] = []
+    own_costs: list[list[int]] = []
+    floors: list[int] = []
+    for cands, dose_mu, fixed in zip(problem.candidates, problem.prescribed_mu, problem.fixed,
+                                     strict=True):
+        known = per_dose.get((id(cands), dose_mu, fixed))
+        if known is None:
+            row = [c.given_mu - dose_mu for c in cands]
+            costs = [(c.waste_mu << (3 * shift)) + (abs(d) << shift) + c.vial_count
+                     for c, d in zip(cands, row, strict=True)]
+            chosen = [cands[fixed]] if fixed is not None else list(cands)
+            floor = ((min(c.waste_mu for c in chosen) << (3 * shift))
+                     + (min(abs(c.given_mu - dose_mu) for c in chosen) << shift)
+                     + min(c.vial_count for c in chosen))
+            known = per_dose[(id(cands), dose_mu, fixed)] = (row, costs, floor)
+        deltas.append(known[0])
+        own_costs.append(known[1])
+        floors.append(known[2])
     closing: list[list[tuple[int, int]]] = [[] for _ in range(count)]
     keep = [index + 1 for index in range(count)]
     for (first, last), tolerance in zip(problem.windows, problem.window_tolerance_mu,
@@ -508,14 +523,6 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
                for index in range(count)]
 
     # a lower bound of what the infusions from j on add: each one's cheapest own cost by field
-    floors = []
-    for index in range(count):
-        fixed = problem.fixed[index]
-        chosen = range(len(deltas[index])) if fixed is None else (fixed,)
-        candidates = problem.candidates[index]
-        floors.append((min(candidates[c].waste_mu for c in chosen) << (3 * shift))
-                      + (min(abs(deltas[index][c]) for c in chosen) << shift)
-                      + min(candidates[c].vial_count for c in chosen))
     suffix_floor = list(itertools.accumulate(reversed(floors), initial=0))[::-1]
 
     Pointers = dict[tuple[int, ...], tuple[tuple[int, ...], int]]
@@ -609,8 +616,8 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
         return states, back, proven
 
     incumbent = None
-    widest = max(math.prod(len(deltas[i]) for i in range(keep[index], index + 1))
-                 for index in range(count))
+    widest = max(len(row) for row in deltas) ** max(
+        index + 1 - keep[index] for index in range(count))  # a bound of the open states
     if shortcuts and widest > SCOUTED_STATES:
         # a quick calendar keeping only a few states gives the bound for the exact programme
         scouted, _, _ = programme(SCOUTED_STATES, None)
@@ -808,15 +815,20 @@ def _assemble(
 ) -> TreatmentCalendar:
     prescribed = problem.prescribed_mu
     infusions = []
+    any_whole: dict[int, bool] = {}  # by candidate list, shared by the infusions of one dose
     for index, ((day, shifted_from), candidate) in enumerate(zip(dates, picked, strict=True)):
-        only_exact = all(not c.whole for c in problem.candidates[index])
+        options = problem.candidates[index]
+        whole_possible = any_whole.get(id(options))
+        if whole_possible is None:
+            whole_possible = any_whole[id(options)] = any(c.whole for c in options)
         rounding: Rounding = "whole-vials" if candidate.whole else (
-            "exact-no-whole-vial" if only_exact else "exact-keeps-window")
+            "exact-keeps-window" if whole_possible else "exact-no-whole-vial")
         infusions.append(PlannedInfusion(
             date=day, shifted_from=shifted_from, weight_kg=weights[index],
             prescribed_units=prescribed[index] / _MILLI, units=_units(candidate.given_mu),
             percent_of_prescribed=100 * candidate.given_mu / prescribed[index],
-            vials=candidate.vials, vial_units_total=sum(v.units * v.count for v in candidate.vials),
+            vials=candidate.vials,
+            vial_units_total=(candidate.given_mu + candidate.waste_mu) // _MILLI,
             waste_units=candidate.waste_mu / _MILLI, rounding=rounding,
             from_stock=from_stock[index]))
     window_reports = []
