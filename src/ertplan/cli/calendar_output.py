@@ -6,7 +6,7 @@ import csv
 import io
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -57,10 +57,9 @@ def print_calendar(plan: TreatmentCalendar, console: Console | None = None) -> N
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1),
                   collapse_padding=True)
-    for title, justify in [("date", "left"), ("dose U", "right"), ("given U", "right"),
-                           ("%", "right"), ("vials", "left"), ("waste", "right"),
-                           ("4 weeks from here", "right")]:
-        table.add_column(title, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for title in ("date", "dose U", "given U", "%", "vials", "waste", "4 weeks from here"):
+        table.add_column(title, justify="left" if title in ("date", "vials") else "right",
+                         no_wrap=True)
     moved = []
     for infusion in plan.infusions:
         window = windows.get(infusion.date)
@@ -105,7 +104,7 @@ def print_calendar(plan: TreatmentCalendar, console: Console | None = None) -> N
                        f"{number(cost.saving_total)}{money} against rounding each dose up")
     totals.add_row("Vials", Text(plan.vial_sharing, style="dim"))
     totals.add_row("Plan", Text(plan.optimality, style="dim"))
-    parts: list[object] = [head, table]
+    parts: list[RenderableType] = [head, table]
     if moved:
         parts.append(Text("* moved off a skipped day: " + ", ".join(moved)))
     if any(infusion.from_stock is False for infusion in plan.infusions):
@@ -128,6 +127,6 @@ def print_calendar(plan: TreatmentCalendar, console: Console | None = None) -> N
         parts.append(equivalents)
     parts += [Text("Alerts", style="bold"), alerts_table(plan.alerts), Text(""),
               Text(plan.verification_note, style="bold")]
-    console.print(Panel(Group(*parts),  # type: ignore[arg-type]
+    console.print(Panel(Group(*parts),
                         title=f"{plan.drug} — treatment calendar", title_align="left",
                         box=box.ROUNDED))

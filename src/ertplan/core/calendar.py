@@ -945,7 +945,7 @@ def _rounding_alerts(
 
 
 def _costs(pricing: Pricing, infusions: Sequence[PlannedInfusion],
-           baseline: Sequence[object], prescribed: Sequence[int]) -> CostReport:
+           baseline: Sequence[VialCombination], prescribed: Sequence[int]) -> CostReport:
     per_vial = dict(pricing.per_vial)
 
     def spend_and_waste(vials: Iterable[VialCount], opened: int, waste: float) -> tuple[float,
@@ -959,9 +959,8 @@ def _costs(pricing: Pricing, infusions: Sequence[PlannedInfusion],
         s, w = spend_and_waste(infusion.vials, infusion.vial_units_total, infusion.waste_units)
         spend, waste = spend + s, waste + w
     for combination, dose_mu in zip(baseline, prescribed, strict=True):
-        vials = combination.vials  # type: ignore[attr-defined]
-        total = combination.total_units  # type: ignore[attr-defined]
-        s, w = spend_and_waste(vials, total, max(0.0, total - dose_mu / _MILLI))
+        total = combination.total_units
+        s, w = spend_and_waste(combination.vials, total, max(0.0, total - dose_mu / _MILLI))
         base_spend, base_waste = base_spend + s, base_waste + w
     return CostReport(currency=pricing.currency, price_per_vial=pricing.per_vial,
                       spend_total=spend, waste_total=waste, baseline_spend_total=base_spend,
