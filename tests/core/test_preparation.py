@@ -194,11 +194,12 @@ def test_every_alert_in_the_catalogue_can_be_raised(imiglucerase: Monograph) -> 
     for weight_kg, dose_per_kg, frequency, options, _ in ALERT_CASES:
         raised |= codes(plan(imiglucerase, weight_kg, dose_per_kg, frequency, **options))
     # screening, reactions, response assessment and the PK simulator raise their own codes
+    from ertplan.core.calendar import CALENDAR_ALERTS
     from ertplan.core.monitoring import MONITORING_ALERT_CODES
     from ertplan.core.pk import PK_ALERT_CODES
     from ertplan.core.safety import SAFETY_ALERT_CODES
 
-    others = SAFETY_ALERT_CODES | MONITORING_ALERT_CODES | PK_ALERT_CODES
+    others = SAFETY_ALERT_CODES | MONITORING_ALERT_CODES | PK_ALERT_CODES | set(CALENDAR_ALERTS)
     assert raised == set(imiglucerase.alerts) - others
 
 

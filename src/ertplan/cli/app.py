@@ -85,6 +85,7 @@ lazy_command("monitor", "ertplan.cli.monitor")
 lazy_command("pk", "ertplan.cli.pk")
 lazy_command("serve", "ertplan.cli.serve")
 lazy_command("users", "ertplan.cli.users")
+lazy_command("calendar", "ertplan.cli.calendar")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from ertplan.core.errors import InputError, MonographError
 Severity = Literal["info", "warning", "critical"]
 Storage = Literal["refrigerated", "room"]
 Stage = Literal["reconstituted", "diluted"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Sources = tuple[str, ...]
 
 # the packaged data files (a folder beside this package; ertplan is installed unzipped)
@@ -333,6 +334,36 @@ class AdverseEffects(Fact):
     max_age_years: int | None = None
 
 
+# ---- treatment calendar (issue 4) ----
+
+
+@dataclass(kw_only=True, eq=False)
+class Tolerance(Fact):
+    """A rounding tolerance of the treatment calendar, in percent of the prescribed units."""
+
+    percent: float
+    text: str
+
+
+@dataclass(kw_only=True, eq=False)
+class CalendarSchedule(Fact):
+    """House conventions of the calendar: default weekdays, regimens offered, longest plan."""
+
+    default_weekdays: tuple[Weekday, ...]
+    equivalent_times_per_week: tuple[float, ...]
+    longest_calendar_days: int
+
+
+@dataclass(kw_only=True, eq=False)
+class CalendarFacts(WriteOnce):
+    """The facts and conventions the treatment calendar plans with (``[calendar.*]``)."""
+
+    infusion_tolerance: Tolerance
+    window_tolerance: Tolerance
+    schedule: CalendarSchedule
+    __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
+
+
 @dataclass(kw_only=True, eq=False)
 class Monograph(WriteOnce):
     """A drug's monograph as validated data. Obtain it from :func:`load_monograph`."""
@@ -363,6 +394,7 @@ class Monograph(WriteOnce):
     reaction_policy: ReactionPolicy
     adverse_effects: tuple[AdverseEffects, ...]
     pk_simulation: PkSimulation
+    calendar: CalendarFacts
     __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
 
     def product(self, vial_units: int) -> Product:
@@ -474,6 +506,14 @@ def _check_consistency(monograph: Monograph, name: str) -> None:
     if not (0 < pk.half_life_min_lower <= pk.half_life_min_upper and 0
             < pk.volume_of_distribution_l_per_kg_lower <= pk.volume_of_distribution_l_per_kg_upper):
         problems.append("pharmacokinetics: ranges must be positive, lower <= upper")
+    calendar = monograph.calendar
+    for where, tolerance in (("infusion_tolerance", calendar.infusion_tolerance),
+                             ("window_tolerance", calendar.window_tolerance)):
+        if not 0 <= tolerance.percent < 100:
+            problems.append(f"calendar.{where}.percent: must be at least 0 and below 100")
+    schedule = calendar.schedule
+    if not schedule.default_weekdays or any(t <= 0 for t in schedule.equivalent_times_per_week):
+        problems.append("calendar.schedule: weekdays needed and weekly counts must be positive")
     if problems:
         raise MonographError(f"{name}: {problems[0]}")
 

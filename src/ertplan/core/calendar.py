@@ -1,0 +1,1338 @@
+"""A treatment calendar: infusion dates, whole-vial doses that keep every 4-week total, waste, cost.
+
+The label lets individual doses be raised or lowered slightly to avoid a partly used vial, as long
+as the monthly total is not altered substantially. For each infusion the planner considers the
+whole-vial amounts nearest below and above the prescribed dose that lie within the per-infusion
+tolerance, and the exact dose itself (a partly used vial, whose rest is discarded). It then picks
+one per infusion minimising, in this order (a lexicographic objective):
+
+1. how far the 4-week windows leave their tolerance: the sum over every window of consecutive
+   infusions spanning 4 weeks of ``max(0, |given - prescribed| - tolerance)``;
+2. the units discarded;
+3. the 4-week windows' deviation within their tolerance, ``sum |given - prescribed|``;
+4. the per-infusion changes, ``sum |given_i - prescribed_i|``;
+5. the number of vials.
+
+Raw deviation cannot come first: the exact dose always deviates by zero, so it would always win and
+no vial would ever be saved. Within the tolerance (the label's "not substantially") waste decides.
+
+The optimum is found by dynamic programming over the choices still inside an open window (one
+earlier infusion for every 2 weeks, three for weekly), which is exact; tests compare it with an
+exhaustive search over every whole-vial amount in tolerance. Amounts are integers of milli-units so
+that ties are exact. Dates are inputs: nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Literal
+
+from ertplan.core.alerts import Alert, by_severity, make_alert
+from ertplan.core.dosing import (
+    Frequency,
+    check_weight,
+    infusions_per_window,
+    regimen_alerts,
+    require_positive,
+    times_per_week,
+)
+from ertplan.core.errors import InputError
+from ertplan.core.monograph import Monograph
+from ertplan.core.preparation import VERIFICATION_NOTE
+from ertplan.core.units import DOSE_PER_MASS, MASS, UnitTable, parse_quantity
+from ertplan.core.vials import VialCombination, VialCount, cover_dose
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_FULL_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                       "sunday")
+Day = date  # a calendar day (an alias, since infusions have a field named `date`)
+Rounding = Literal["whole-vials", "exact-keeps-window", "exact-no-whole-vial"]
+
+# the alert codes only the calendar raises (tests check each can be raised)
+CALENDAR_ALERTS = ("no-whole-vial-dose", "exact-dose-keeps-window", "window-deviation",
+                   "stock-runs-out", "infusion-missed", "regimen-equivalents")
+# amounts are planned in integer milli-units, so that equal deviations compare equal exactly
+_MILLI = 1000
+# above this many open-window states a step keeps only the cheapest (beam search, then flagged)
+MAX_STATES = 2048
+# where more states than this could be open, a quick programme keeping only this many states first
+# finds a calendar whose cost bounds the exact one (branch and bound)
+SCOUTED_STATES = 8
+
+
+# ---- the order ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WeightChange:
+    """From `on` (inclusive) the patient weighs `weight_kg`; the calendar is re-planned there."""
+
+    on: date
+    weight_kg: float
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Money per vial of each size (from a price per unit or per vial), in `currency`."""
+
+    per_vial: tuple[tuple[int, float], ...]
+    currency: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalendarOrder:
+    """A calendar request in plain units. `end` is the last day (inclusive).
+
+    `weekdays` (0 = Monday) places a times-weekly order on fixed days; None takes the monograph's
+    default days. `stock` maps vial size to vials on hand (None: stock is not tracked). Tolerances
+    None take the monograph's.
+    """
+
+    weight_kg: float
+    dose_units_per_kg: float
+    frequency: Frequency
+    start: date
+    end: date
+    weekdays: tuple[int, ...] | None = None
+    skip: frozenset[date] = frozenset()
+    weight_changes: tuple[WeightChange, ...] = ()
+    vial_sizes_units: tuple[int, ...] | None = None
+    stock: tuple[tuple[int, int], ...] | None = None
+    infusion_tolerance_percent: float | None = None
+    window_tolerance_percent: float | None = None
+    pricing: Pricing | None = None
+    high_waste_percent: float | None = None
+
+
+# ---- the calendar ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlannedInfusion:
+    """One infusion day. `units` is what is given; `waste_units` what is left in the vials."""
+
+    date: Day
+    shifted_from: Day | None
+    weight_kg: float
+    prescribed_units: float
+    units: float
+    percent_of_prescribed: float
+    vials: tuple[VialCount, ...]
+    vial_units_total: int
+    waste_units: float
+    rounding: Rounding
+    from_stock: bool | None
+
+
+@dataclass(frozen=True)
+class MissedInfusion:
+    """A scheduled infusion whose shift off skipped days would reach the next infusion."""
+
+    due: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class CalendarWindow:
+    """The infusions from `first_date` spanning 4 weeks, against the prescribed total."""
+
+    first_date: date
+    last_date: date
+    infusions: int
+    prescribed_units: float
+    given_units: float
+    deviation_units: float
+    deviation_percent: float
+    within_tolerance: bool
+
+
+@dataclass(frozen=True)
+class StockReport:
+    """Vials on hand, used from it, left, and the first infusion date the stock cannot cover."""
+
+    on_hand: tuple[VialCount, ...]
+    used: tuple[VialCount, ...]
+    left: tuple[VialCount, ...]
+    runs_out_on: date | None
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """Money spent on the vials opened, on the units discarded, and saved against plain rounding."""
+
+    currency: str
+    price_per_vial: tuple[tuple[int, float], ...]
+    spend_total: float
+    waste_total: float
+    baseline_spend_total: float
+    baseline_waste_total: float
+    saving_total: float
+
+
+@dataclass(frozen=True)
+class RegimenEquivalent:
+    """A labelled regimen with the order's 4-week exposure, and its waste by plain rounding up."""
+
+    frequency: str
+    interval_days: float
+    dose_units_per_kg: float
+    dose_units: float
+    exposure_units_per_kg_per_4_weeks: float
+    waste_units_per_4_weeks: float
+    waste_percent: float
+
+
+@dataclass(frozen=True)
+class TreatmentCalendar:
+    """A planned calendar; every field names its unit. ertplan is decision support."""
+
+    drug: str
+    weight_kg: float
+    dose_per_kg: float
+    frequency: str
+    interval_days: float
+    weekdays: tuple[str, ...] | None
+    start: date
+    end: date
+    window_days: float
+    infusion_tolerance_percent: float
+    window_tolerance_percent: float
+    vial_sizes: tuple[int, ...]
+    infusions: tuple[PlannedInfusion, ...]
+    missed: tuple[MissedInfusion, ...]
+    windows: tuple[CalendarWindow, ...]
+    prescribed_total_units: float
+    given_total_units: float
+    vial_units_total: int
+    vials_total: tuple[VialCount, ...]
+    waste_total_units: float
+    waste_percent: float
+    baseline_waste_total_units: float
+    waste_saved_units: float
+    vial_sharing: str
+    optimality: str
+    stock: StockReport | None
+    cost: CostReport | None
+    regimen_equivalents: tuple[RegimenEquivalent, ...]
+    alerts: tuple[Alert, ...]
+    verification_note: str = VERIFICATION_NOTE
+
+
+# ---- dates -------------------------------------------------------------------------------------
+
+def add_months(start: date, months: int) -> date:
+    """The same day `months` calendar months later (the month's last day if it has no such day).
+
+    >>> add_months(date(2026, 12, 7), 6), add_months(date(2027, 1, 31), 1)
+    (datetime.date(2027, 6, 7), datetime.date(2027, 2, 28))
+    """
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    next_month = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, min(start.day, (next_month - timedelta(days=1)).day))
+
+
+def infusion_dates(
+    start: date, end: date, *, every_days: int | None = None,
+    weekdays: Sequence[int] = (), skip: frozenset[date] = frozenset(),
+) -> tuple[list[tuple[date, date | None]], list[MissedInfusion]]:
+    """Infusion dates from `start` to `end` (inclusive), each with the date it was shifted from.
+
+    Every `every_days` days from `start`, or on each of `weekdays` (0 = Monday). A date in `skip`
+    moves to the next day not skipped; if that reaches the next scheduled date (or passes the end),
+    the infusion is missed and reported rather than doubled up.
+
+    >>> dates, missed = infusion_dates(date(2026, 12, 21), date(2027, 1, 10), every_days=7,
+    ...                                skip=frozenset({date(2026, 12, 28)}))
+    >>> [(d.isoformat(), s and s.isoformat()) for d, s in dates]
+    [('2026-12-21', None), ('2026-12-29', '2026-12-28'), ('2027-01-04', None)]
+    """
+    scheduled: list[date] = []
+    if every_days is not None:
+        day = start
+        while day <= end:
+            scheduled.append(day)
+            day += timedelta(days=every_days)
+    else:
+        wanted = set(weekdays)
+        scheduled = [start + timedelta(days=offset) for offset in range((end - start).days + 1)
+                     if (start + timedelta(days=offset)).weekday() in wanted]
+    planned: list[tuple[date, date | None]] = []
+    missed: list[MissedInfusion] = []
+    for index, due in enumerate(scheduled):
+        day = due
+        while day in skip:
+            day += timedelta(days=1)
+        following = scheduled[index + 1] if index + 1 < len(scheduled) else end + timedelta(days=1)
+        if day >= following:
+            missed.append(MissedInfusion(due, "every day from the due date to the next infusion "
+                                              "is skipped"))
+            continue
+        planned.append((day, None if day == due else due))
+    return planned, missed
+
+
+def rolling_windows(ordinals: Sequence[int], window_days: float) -> list[tuple[int, int]]:
+    """Every run of consecutive infusions within `window_days` of its first, as (first, last).
+
+    A run contained in the previous one (near the end of the calendar) is left out; a calendar
+    shorter than the window is one run.
+
+    >>> rolling_windows([0, 14, 28, 42], 28)
+    [(0, 1), (1, 2), (2, 3)]
+    >>> rolling_windows([0, 2, 4, 7, 9, 11], 7)
+    [(0, 2), (1, 3), (2, 4), (3, 5)]
+    """
+    windows: list[tuple[int, int]] = []
+    last = -1
+    count = len(ordinals)
+    for first in range(count):
+        while last + 1 < count and ordinals[last + 1] < ordinals[first] + window_days:
+            last += 1
+        if not windows or last > windows[-1][1]:
+            windows.append((first, last))
+    return windows
+
+
+# ---- candidates and the rounding problem -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to give an infusion: `given_mu` milli-units from `vials`, discarding `waste_mu`."""
+
+    given_mu: int
+    vials: tuple[VialCount, ...]
+    waste_mu: int
+    whole: bool
+    vial_count: int
+
+
+@dataclass(frozen=True)
+class RoundingProblem:
+    """Candidates per infusion, prescribed milli-units, and the windows with their tolerances.
+
+    `fixed` pins the choice of some infusions (a re-plan keeps the infusions already planned).
+    """
+
+    prescribed_mu: tuple[int, ...]
+    candidates: tuple[tuple[Candidate, ...], ...]
+    windows: tuple[tuple[int, int], ...]
+    window_tolerance_mu: tuple[int, ...]
+    fixed: tuple[int | None, ...]
+
+
+Objective = tuple[int, int, int, int, int]
+
+
+def candidates_for(
+    dose_units: float, vial_sizes: tuple[int, ...], tolerance_percent: float, *,
+    stock: Mapping[int, int] | None = None,
+) -> tuple[Candidate, ...]:
+    """The ways to give `dose_units`: every whole-vial amount within the tolerance (nearest
+    first, the one above before the one below), then the exact dose if it is not whole. With
+    `stock`, only what the vials on hand can make.
+
+    >>> [(c.given_mu // 1000, c.waste_mu // 1000) for c in candidates_for(2700, (200, 400), 10)]
+    [(2800, 0), (2600, 0), (2700, 100)]
+    >>> [c.given_mu // 1000 for c in candidates_for(4200, (200, 400), 10)]
+    [4200, 4400, 4000, 4600, 3800]
+    """
+    if stock is None:
+        return _unlimited_candidates(round(dose_units * _MILLI), vial_sizes, tolerance_percent)
+    return _stock_candidates(round(dose_units * _MILLI), stock, tolerance_percent)
+
+
+@lru_cache(maxsize=4096)
+def _unlimited_candidates(
+    dose_mu: int, vial_sizes: tuple[int, ...], tolerance_percent: float
+) -> tuple[Candidate, ...]:
+    low, high = _tolerance_bounds(dose_mu, tolerance_percent)
+    wholes: list[Candidate] = []
+    total = _next_whole(max(1, math.ceil(low / _MILLI)), vial_sizes)
+    while total.total_units * _MILLI <= high:
+        wholes.append(Candidate(total.total_units * _MILLI, total.vials, 0, True, total.vial_count))
+        total = _next_whole(total.total_units + 1, vial_sizes)
+    wholes.sort(key=lambda c: (abs(c.given_mu - dose_mu), -c.given_mu))
+    exact = _next_whole(-(-dose_mu // _MILLI), vial_sizes)
+    waste = exact.total_units * _MILLI - dose_mu
+    if waste == 0:
+        if any(c.given_mu == dose_mu for c in wholes):
+            return tuple(wholes)  # the dose is itself a whole-vial amount
+        return (Candidate(dose_mu, exact.vials, 0, True, exact.vial_count),)
+    return (*wholes, Candidate(dose_mu, exact.vials, waste, False, exact.vial_count))
+
+
+@lru_cache(maxsize=65536)
+def _next_whole(units: int, vial_sizes: tuple[int, ...]) -> VialCombination:
+    """The smallest whole-vial total of at least `units` (an integer), with the fewest vials.
+
+    Whole-vial totals are integers, so this is plain rounding up of any dose whose units round
+    up to `units`; keyed by integers, it is shared by every patient of a population.
+    """
+    return cover_dose(units, vial_sizes)
+
+
+def _stock_candidates(
+    dose_mu: int, stock: Mapping[int, int], tolerance_percent: float
+) -> tuple[Candidate, ...]:
+    """Candidates made only from the vials in `stock` (fewest vials for each total)."""
+    low, high = _tolerance_bounds(dose_mu, tolerance_percent)
+    sizes = sorted((size for size, count in stock.items() if count > 0), reverse=True)
+    best_by_total: dict[int, tuple[VialCount, ...]] = {}
+    ceiling = int(max(high, dose_mu)) // _MILLI + max(sizes, default=0)
+    ranges = [range(min(stock[size], ceiling // size) + 1) for size in sizes]
+    for counts in itertools.product(*ranges):
+        total = sum(size * count for size, count in zip(sizes, counts, strict=True))
+        if total == 0:
+            continue
+        vials = tuple(VialCount(size, count) for size, count in zip(sizes, counts, strict=True)
+                      if count)
+        known = best_by_total.get(total)
+        if known is None or sum(v.count for v in vials) < sum(v.count for v in known):
+            best_by_total[total] = vials
+    wholes = [Candidate(total * _MILLI, vials, 0, True, _vial_count(vials))
+              for total, vials in sorted(best_by_total.items()) if low <= total * _MILLI <= high]
+    wholes.sort(key=lambda c: (abs(c.given_mu - dose_mu), -c.given_mu))
+    covering = [total for total in best_by_total if total * _MILLI >= dose_mu]
+    if not covering:
+        return tuple(wholes)
+    opened = min(covering)
+    if opened * _MILLI - dose_mu < 1:
+        return tuple(wholes) if any(c.given_mu == opened * _MILLI for c in wholes) else (
+            Candidate(opened * _MILLI, best_by_total[opened], 0, True,
+                      _vial_count(best_by_total[opened])),)
+    return (*wholes, Candidate(dose_mu, best_by_total[opened], opened * _MILLI - dose_mu, False,
+                                _vial_count(best_by_total[opened])))
+
+
+def _plain_cover(dose_mu: int, vial_sizes: tuple[int, ...]) -> VialCombination:
+    """Plain per-dose rounding up to whole vials (the baseline the calendar is compared with)."""
+    return _next_whole(-(-dose_mu // _MILLI), vial_sizes)
+
+
+def _vial_count(vials: Iterable[VialCount]) -> int:
+    return sum(vial.count for vial in vials)
+
+
+def _tolerance_bounds(dose_mu: int, tolerance_percent: float) -> tuple[float, float]:
+    # a hair of slack so that exactly 10 % counts as within 10 % despite binary fractions
+    slack = dose_mu * tolerance_percent / 100 * (1 + 1e-9)
+    return dose_mu - slack, dose_mu + slack
+
+
+def objective(problem: RoundingProblem, choices: Sequence[int]) -> Objective:
+    """The five criteria of a choice per infusion, computed directly (see the module docstring)."""
+    picked = [problem.candidates[i][choice] for i, choice in enumerate(choices)]
+    deltas = [c.given_mu - p for c, p in zip(picked, problem.prescribed_mu, strict=True)]
+    excess = within = 0
+    for (first, last), tolerance in zip(problem.windows, problem.window_tolerance_mu,
+                                        strict=True):
+        deviation = abs(sum(deltas[first:last + 1]))
+        excess += max(0, deviation - tolerance)
+        within += deviation
+    return (excess, sum(c.waste_mu for c in picked), within, sum(abs(d) for d in deltas),
+            sum(c.vial_count for c in picked))
+
+
+def solve_exhaustively(problem: RoundingProblem) -> tuple[int, ...]:
+    """The reference: try every combination of choices (only for small calendars)."""
+    options = [range(len(c)) if fixed is None else (fixed,)
+               for c, fixed in zip(problem.candidates, problem.fixed, strict=True)]
+    return min(itertools.product(*options), key=lambda choice: objective(problem, choice))
+
+
+def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[int, ...], bool]:
+    """The choice per infusion minimising :func:`objective`, and whether optimality is proven.
+
+    `shortcuts` reuses transitions between steps of the same kind and skips steps that repeat
+    (a constant dose on a regular schedule); tests compare it with the plain programme.
+
+    Dynamic programming: after infusion j the state is the choices of the infusions that belong
+    to a window still open (closing after j); a window's cost is added when it closes. The five
+    criteria are packed into one integer (each in its own bit field), so a comparison is one
+    operation. Above MAX_STATES states a step keeps the cheapest ones and the result is flagged.
+    """
+    count = len(problem.candidates)
+    if count == 0:
+        return (), True
+    shift = _field_bits(problem)
+    # per infusion: each choice's deviation; its own cost, waste (field 3), |change| (field 1) and
+    # vials (field 0); and a floor of that cost, field by field (computed once per distinct dose)
+    per_dose: dict[tuple[int, int, int | None], tuple[list[int], list[int], int]] = {}
+    deltas: list[list[int]] = []
+    own_costs: list[list[int]] = []
+    floors: list[int] = []
+    for cands, dose_mu, fixed in zip(problem.candidates, problem.prescribed_mu, problem.fixed,
+                                     strict=True):
+        known = per_dose.get((id(cands), dose_mu, fixed))
+        if known is None:
+            row = [c.given_mu - dose_mu for c in cands]
+            costs = [(c.waste_mu << (3 * shift)) + (abs(d) << shift) + c.vial_count
+                     for c, d in zip(cands, row, strict=True)]
+            chosen = [cands[fixed]] if fixed is not None else list(cands)
+            floor = ((min(c.waste_mu for c in chosen) << (3 * shift))
+                     + (min(abs(c.given_mu - dose_mu) for c in chosen) << shift)
+                     + min(c.vial_count for c in chosen))
+            known = per_dose[(id(cands), dose_mu, fixed)] = (row, costs, floor)
+        deltas.append(known[0])
+        own_costs.append(known[1])
+        floors.append(known[2])
+    closing: list[list[tuple[int, int]]] = [[] for _ in range(count)]
+    keep = [index + 1 for index in range(count)]
+    for (first, last), tolerance in zip(problem.windows, problem.window_tolerance_mu,
+                                        strict=True):
+        closing[last].append((first, tolerance))
+        for index in range(first, last):
+            keep[index] = min(keep[index], first)
+
+    # a state whose cost exceeds the cheapest one's by more than the windows still open could ever
+    # give back is never on an optimal path: the same continuation from the cheapest state changes
+    # each open window's sum by at most the spread of the held deviations
+    spreads = [max(ds) - min(ds) for ds in deltas]
+    opening = [0] * (count + 1)
+    for first, last in problem.windows:
+        opening[first] += 1
+        opening[last] -= 1
+    spread_sums = list(itertools.accumulate(spreads, initial=0))
+    margins = []
+    still_open = 0
+    for index in range(count):
+        still_open += opening[index]  # windows with first <= index < last
+        margins.append(still_open * (spread_sums[index + 1] - spread_sums[keep[index]])
+                       * ((1 << (4 * shift)) + (1 << (2 * shift))))
+
+    # what a step's transition depends on, relative to its index: equal signatures on a run of
+    # steps (a constant dose on a regular schedule) make the DP repeat itself
+    signatures = [
+        (id(problem.candidates[index]), problem.prescribed_mu[index],
+         tuple((first - index, tolerance) for first, tolerance in closing[index]),
+         keep[index] - index, (keep[index - 1] if index else 0) - index, problem.fixed[index],
+         margins[index])
+        for index in range(count)]
+
+    # a step's context is its kind and the kinds of the steps whose choices it holds; a step in
+    # the same context as the one before has the same transitions from each state (kept in rows)
+    contexts = [(signatures[index],
+                 tuple(signatures[j] for j in range(keep[index - 1] if index else 0, index)))
+                for index in range(count)]
+    uniform = [shortcuts and index > 0 and contexts[index] == contexts[index - 1]
+               for index in range(count)]
+
+    # a lower bound of what the infusions from j on add: each one's cheapest own cost by field
+    suffix_floor = list(itertools.accumulate(reversed(floors), initial=0))[::-1]
+
+    Pointers = dict[tuple[int, ...], tuple[tuple[int, ...], int]]
+
+    def programme(beam: int, incumbent: int | None) -> tuple[
+            dict[tuple[int, ...], int], list[Pointers], bool]:
+        """The DP; `incumbent` (the cost of a known calendar) prunes states that cannot beat it."""
+        # a state is the choices of the infusions held, from `held_from`
+        states: dict[tuple[int, ...], int] = {(): 0}
+        held_from = 0
+        back: list[dict[tuple[int, ...], tuple[tuple[int, ...], int]]] = [{} for _ in range(count)]
+        proven = True
+        excess_shift, within_shift = 4 * shift, 2 * shift
+        seen: dict[object, int] = {}
+        history: dict[int, dict[tuple[int, ...], int]] = {}
+        rows: dict[tuple[int, ...], list[tuple[int, int, tuple[int, ...]]]] = {}
+        index = 0
+        while index < count:
+            fixed = problem.fixed[index]
+            options = range(len(deltas[index])) if fixed is None else (fixed,)
+            step_deltas, step_costs = deltas[index], own_costs[index]
+            drop = keep[index] - held_from
+            starts = [(first - held_from, tolerance) for first, tolerance in closing[index]]
+            if not uniform[index]:
+                rows = {}
+            new_states: dict[tuple[int, ...], int] = {}
+            pointers: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {}
+            for state, cost in states.items():
+                row = rows.get(state)
+                if row is None:
+                    # each open window's sum so far, from the deviations of the held choices
+                    prefix = [0]
+                    for offset, held_choice in enumerate(state):
+                        prefix.append(prefix[-1] + deltas[held_from + offset][held_choice])
+                    row = []
+                    for choice in options:
+                        added = step_costs[choice]
+                        reached = prefix[-1] + step_deltas[choice]
+                        for offset, tolerance in starts:
+                            deviation = abs(reached - prefix[offset])
+                            if deviation > tolerance:
+                                added += (deviation - tolerance) << excess_shift
+                            added += deviation << within_shift
+                        row.append((choice, added, (*state, choice)[drop:]))
+                    rows[state] = row
+                for choice, added, following in row:
+                    total = cost + added
+                    known = new_states.get(following)
+                    if known is None or total < known:
+                        new_states[following] = total
+                        pointers[following] = (state, choice)
+            lowest = min(new_states.values())
+            if len(new_states) > 1:
+                limit = lowest + margins[index]
+                new_states = {state: cost for state, cost in new_states.items() if cost <= limit}
+            if incumbent is not None:
+                # branch and bound: even the cheapest rest of the calendar would cost too much
+                ceiling = incumbent - suffix_floor[index + 1]
+                new_states = {state: cost for state, cost in new_states.items() if cost <= ceiling}
+            if len(new_states) > beam:
+                proven = False
+                cheapest = sorted(new_states, key=new_states.__getitem__)[:beam]
+                new_states = {state: new_states[state] for state in cheapest}
+            back[index] = pointers
+            states = new_states
+            held_from = keep[index]
+
+            # the same relative costs after the same kind of step: the steps repeat with a period
+            context = contexts[index]
+            key = (context, tuple((state, cost - lowest) for state, cost in states.items()))
+            earlier = seen.get(key) if shortcuts else None
+            if earlier is None or any(contexts[j] != context for j in range(earlier + 1, index)):
+                seen[key] = index
+                history[index] = states
+                index += 1
+                continue
+            period = index - earlier
+            growth = lowest - min(history[earlier].values())
+            last = index
+            while last + 1 < count and contexts[last + 1] == context:
+                last += 1
+            for later in range(index + 1, last + 1):
+                back[later] = back[later - period]
+            like = earlier + (last - earlier) % period
+            periods = (last - like) // period
+            states = {state: cost + periods * growth for state, cost in history[like].items()}
+            held_from = keep[last]
+            seen.clear()
+            history.clear()
+            index = last + 1
+        return states, back, proven
+
+    incumbent = None
+    widest = max(len(row) for row in deltas) ** max(
+        index + 1 - keep[index] for index in range(count))  # a bound of the open states
+    if shortcuts and widest > SCOUTED_STATES:
+        # a quick calendar keeping only a few states gives the bound for the exact programme
+        scouted, _, _ = programme(SCOUTED_STATES, None)
+        incumbent = min(scouted.values())
+    states, back, proven = programme(MAX_STATES, incumbent)
+    state = min(states, key=states.__getitem__)
+    picked = [0] * count
+    for index in range(count - 1, -1, -1):
+        state, picked[index] = back[index][state]
+    return tuple(picked), proven
+
+
+def _field_bits(problem: RoundingProblem) -> int:
+    """Bits per criterion so that no sum of one criterion spills into the next."""
+    largest_candidate = max(max(c.given_mu + c.waste_mu + c.vial_count for c in cands)
+                            for cands in problem.candidates)
+    largest_window = max((last - first + 1 for first, last in problem.windows), default=1)
+    bound = (largest_candidate + max(problem.prescribed_mu)) * len(problem.candidates) * (
+        largest_window + 1)
+    return bound.bit_length() + 1
+
+
+# ---- the calendar planner ----------------------------------------------------------------------
+
+def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalendar:
+    """Plan every infusion of `order` from `monograph`: dates, whole-vial doses, waste and cost.
+
+    Examples
+    --------
+    45 kg at 60 U/kg every 2 weeks is 2700 U: the calendar alternates 2800 U and 2600 U, so each
+    4-week total is exactly the prescribed 5400 U and no enzyme is discarded.
+
+    >>> from ertplan.core.dosing import every
+    >>> from ertplan.core.monograph import load_monograph, monograph_path
+    >>> imiglucerase = load_monograph(monograph_path("imiglucerase"))
+    >>> plan = plan_calendar(CalendarOrder(
+    ...     weight_kg=45, dose_units_per_kg=60, frequency=every(14),
+    ...     start=date(2026, 12, 7), end=date(2027, 2, 28)), imiglucerase)
+    >>> [infusion.units for infusion in plan.infusions]
+    [2800, 2600, 2800, 2600, 2800, 2600]
+    >>> {window.given_units for window in plan.windows}, plan.waste_total_units
+    ({5400.0}, 0.0)
+    >>> plan.baseline_waste_total_units
+    600.0
+    """
+    facts = monograph.calendar
+    alerts = check_weight(monograph, order.weight_kg)
+    require_positive("dose", order.dose_units_per_kg)
+    alerts += regimen_alerts(monograph, order.dose_units_per_kg, order.frequency)
+    infusion_tolerance = _tolerance("infusion-tolerance", order.infusion_tolerance_percent,
+                                    facts.infusion_tolerance.percent)
+    window_tolerance = _tolerance("window-tolerance", order.window_tolerance_percent,
+                                  facts.window_tolerance.percent)
+    if order.end < order.start:
+        raise InputError("end", "must not be before the start", order.end.isoformat())
+    if (order.end - order.start).days + 1 > facts.schedule.longest_calendar_days:
+        raise InputError("end", f"a calendar may span at most "
+                         f"{facts.schedule.longest_calendar_days} days", order.end.isoformat())
+    sizes = _vial_sizes(order, monograph)
+    stock = _stock(order, sizes)
+    changes = _weight_changes(order)
+    for change in changes:
+        alerts += check_weight(monograph, change.weight_kg)
+
+    weekdays: tuple[int, ...] | None = None
+    if _whole_days(order.frequency.interval_days) is not None and order.weekdays is None:
+        every_days = _whole_days(order.frequency.interval_days)
+    else:
+        every_days = None
+        weekdays = _weekdays(order, monograph)
+    scheduled, missed = infusion_dates(order.start, order.end, every_days=every_days,
+                                       weekdays=weekdays or (), skip=order.skip)
+    for miss in missed:
+        alerts.append(make_alert(monograph, "infusion-missed", date=miss.due.isoformat()))
+    dates = [day for day, _ in scheduled]
+    window_days = monograph.exposure_window.days
+    windows = tuple(rolling_windows([day.toordinal() for day in dates], window_days))
+
+    def weight_on(day: date, known: Sequence[WeightChange]) -> float:
+        weight = order.weight_kg
+        for change in known:
+            if change.on <= day:
+                weight = change.weight_kg
+        return weight
+
+    def prescribed_for(known: Sequence[WeightChange]) -> list[int]:
+        if not known:
+            return [round(order.weight_kg * order.dose_units_per_kg * _MILLI)] * len(dates)
+        return [round(weight_on(day, known) * order.dose_units_per_kg * _MILLI) for day in dates]
+
+    def problem_for(known: Sequence[WeightChange], fixed: Sequence[int | None],
+                    sizes_from: Sequence[tuple[int, ...]],
+                    first_stock: tuple[int, Mapping[int, int]] | None = None
+                    ) -> RoundingProblem:
+        prescribed = prescribed_for(known)
+        candidates = [
+            _stock_candidates(dose_mu, first_stock[1], infusion_tolerance)
+            if first_stock is not None and index == first_stock[0] else
+            _unlimited_candidates(dose_mu, sizes_from[index], infusion_tolerance)
+            for index, dose_mu in enumerate(prescribed)]
+        return RoundingProblem(
+            prescribed_mu=tuple(prescribed), candidates=tuple(candidates), windows=windows,
+            window_tolerance_mu=tuple(
+                round(sum(prescribed[first:last + 1]) * window_tolerance / 100)
+                for first, last in windows),
+            fixed=tuple(fixed))
+
+    # plan as if no weight change were coming, then re-plan from each change with what came before
+    count = len(dates)
+    sizes_at: list[tuple[int, ...]] = [sizes] * count
+    problem = problem_for((), [None] * count, sizes_at)
+    choices, proven = solve(problem)
+    for level, change in enumerate(changes, start=1):
+        before = sum(1 for day in dates if day < change.on)
+        problem = problem_for(changes[:level], [*choices[:before], *[None] * (count - before)],
+                              sizes_at)
+        choices, level_proven = solve(problem)
+        proven = proven and level_proven
+
+    # walk the stock: where a vial size runs short, re-plan from there with what is left
+    from_stock: list[bool | None] = [None] * count
+    runs_out: int | None = None
+    picked = [problem.candidates[i][c] for i, c in enumerate(choices)]
+    if stock is not None:
+        left = dict(stock)
+        index = 0
+        while index < count:
+            vials = _take_from(left, picked[index])
+            if vials is not None:
+                picked[index] = vials
+                from_stock[index] = True
+                index += 1
+                continue
+            remaining = {size: n for size, n in left.items() if n > 0}
+            narrowed = tuple(sorted(remaining))
+            if narrowed:
+                for later in range(index, count):
+                    sizes_at[later] = narrowed
+                problem = problem_for(changes, [*choices[:index], *[None] * (count - index)],
+                                      sizes_at, (index, remaining))
+            if not narrowed or not problem.candidates[index]:
+                runs_out = index
+                for later in range(index, count):
+                    sizes_at[later] = sizes
+                problem = problem_for(changes, [*choices[:index], *[None] * (count - index)],
+                                      sizes_at)
+                choices, level_proven = solve(problem)
+                proven = proven and level_proven
+                picked[index:] = [problem.candidates[i][choices[i]] for i in range(index, count)]
+                for later in range(index, count):
+                    from_stock[later] = False
+                break
+            choices, level_proven = solve(problem)
+            proven = proven and level_proven
+            picked[index:] = [problem.candidates[i][choices[i]] for i in range(index, count)]
+
+    return _assemble(
+        order=order, monograph=monograph, problem=problem, picked=picked, dates=scheduled,
+        missed=missed, windows=windows, weights=[weight_on(day, changes) for day in dates],
+        sizes=sizes, stock=stock, from_stock=from_stock, runs_out=runs_out, proven=proven,
+        weekdays=weekdays, infusion_tolerance=infusion_tolerance,
+        window_tolerance=window_tolerance, alerts=alerts)
+
+
+def _take_from(left: dict[int, int], candidate: Candidate) -> Candidate | None:
+    """Take `candidate`'s vials from `left`, or another mix of the same total that is there."""
+    wanted = {vial.units: vial.count for vial in candidate.vials}
+    if all(left.get(size, 0) >= n for size, n in wanted.items()):
+        for size, n in wanted.items():
+            left[size] -= n
+        return candidate
+    total = sum(size * n for size, n in wanted.items())
+    sizes = sorted((size for size, n in left.items() if n > 0), reverse=True)
+    best: tuple[VialCount, ...] | None = None
+    for counts in itertools.product(*[range(min(left[s], total // s) + 1) for s in sizes]):
+        if sum(s * n for s, n in zip(sizes, counts, strict=True)) == total and (
+                best is None or sum(counts) < sum(v.count for v in best)):
+            best = tuple(VialCount(s, n) for s, n in zip(sizes, counts, strict=True) if n)
+    if best is None:
+        return None
+    for vial in best:
+        left[vial.units] -= vial.count
+    return Candidate(candidate.given_mu, best, candidate.waste_mu, candidate.whole,
+                     _vial_count(best))
+
+
+def _assemble(
+    *, order: CalendarOrder, monograph: Monograph, problem: RoundingProblem,
+    picked: Sequence[Candidate], dates: Sequence[tuple[date, date | None]],
+    missed: Sequence[MissedInfusion], windows: Sequence[tuple[int, int]],
+    weights: Sequence[float], sizes: tuple[int, ...], stock: dict[int, int] | None,
+    from_stock: Sequence[bool | None], runs_out: int | None, proven: bool,
+    weekdays: tuple[int, ...] | None, infusion_tolerance: float, window_tolerance: float,
+    alerts: list[Alert],
+) -> TreatmentCalendar:
+    prescribed = problem.prescribed_mu
+    infusions = []
+    any_whole: dict[int, bool] = {}  # by candidate list, shared by the infusions of one dose
+    for index, ((day, shifted_from), candidate) in enumerate(zip(dates, picked, strict=True)):
+        options = problem.candidates[index]
+        whole_possible = any_whole.get(id(options))
+        if whole_possible is None:
+            whole_possible = any_whole[id(options)] = any(c.whole for c in options)
+        rounding: Rounding = "whole-vials" if candidate.whole else (
+            "exact-keeps-window" if whole_possible else "exact-no-whole-vial")
+        infusions.append(PlannedInfusion(
+            date=day, shifted_from=shifted_from, weight_kg=weights[index],
+            prescribed_units=prescribed[index] / _MILLI, units=_units(candidate.given_mu),
+            percent_of_prescribed=100 * candidate.given_mu / prescribed[index],
+            vials=candidate.vials,
+            vial_units_total=(candidate.given_mu + candidate.waste_mu) // _MILLI,
+            waste_units=candidate.waste_mu / _MILLI, rounding=rounding,
+            from_stock=from_stock[index]))
+    window_reports = []
+    given_before = list(itertools.accumulate((c.given_mu for c in picked), initial=0))
+    wanted_before = list(itertools.accumulate(prescribed, initial=0))
+    for (first, last), tolerance in zip(windows, problem.window_tolerance_mu, strict=True):
+        given = given_before[last + 1] - given_before[first]
+        wanted = wanted_before[last + 1] - wanted_before[first]
+        window_reports.append(CalendarWindow(
+            first_date=dates[first][0], last_date=dates[last][0], infusions=last - first + 1,
+            prescribed_units=wanted / _MILLI, given_units=given / _MILLI,
+            deviation_units=(given - wanted) / _MILLI,
+            deviation_percent=100 * (given - wanted) / wanted,
+            within_tolerance=abs(given - wanted) <= tolerance))
+
+    waste_mu = sum(c.waste_mu for c in picked)
+    opened = sum(i.vial_units_total for i in infusions)
+    baseline = [_plain_cover(p, sizes) for p in prescribed]
+    baseline_waste_mu = sum(max(0, b.total_units * _MILLI - p)
+                            for b, p in zip(baseline, prescribed, strict=True))
+    alerts = alerts + _rounding_alerts(monograph, infusions, window_reports, infusion_tolerance,
+                                       window_tolerance)
+    stability = _reconstituted_hours(monograph)
+    stock_report = None
+    if stock is not None:
+        used: dict[int, int] = dict.fromkeys(stock, 0)
+        for infusion in infusions:
+            if infusion.from_stock:
+                for vial in infusion.vials:
+                    used[vial.units] += vial.count
+        stock_report = StockReport(
+            on_hand=_counts(stock), used=_counts(used),
+            left=_counts({size: stock[size] - used[size] for size in stock}),
+            runs_out_on=None if runs_out is None else infusions[runs_out].date)
+        if runs_out is not None:
+            alerts.append(make_alert(
+                monograph, "stock-runs-out", date=infusions[runs_out].date.isoformat(),
+                count=len(infusions) - runs_out, stability_hours=stability or 0,
+                stock=", ".join(f"{c.count} x {c.units} U" for c in _counts(stock)) or "none"))
+    equivalents = _regimen_equivalents(order, monograph, sizes, waste_mu, opened)
+    if equivalents:
+        alerts.append(make_alert(monograph, "regimen-equivalents",
+                                 waste_percent=100 * waste_mu / _MILLI / opened))
+    frequency = order.frequency
+    return TreatmentCalendar(
+        drug=monograph.drug, weight_kg=order.weight_kg, dose_per_kg=order.dose_units_per_kg,
+        frequency=frequency.label, interval_days=frequency.interval_days,
+        weekdays=None if weekdays is None else tuple(WEEKDAY_NAMES[d] for d in weekdays),
+        start=order.start, end=order.end, window_days=monograph.exposure_window.days,
+        infusion_tolerance_percent=infusion_tolerance, window_tolerance_percent=window_tolerance,
+        vial_sizes=sizes, infusions=tuple(infusions), missed=tuple(missed),
+        windows=tuple(window_reports),
+        prescribed_total_units=sum(prescribed) / _MILLI,
+        given_total_units=sum(c.given_mu for c in picked) / _MILLI,
+        vial_units_total=opened,
+        vials_total=_counts(_vial_totals(infusions)),
+        waste_total_units=waste_mu / _MILLI,
+        waste_percent=100 * waste_mu / _MILLI / opened if opened else 0.0,
+        baseline_waste_total_units=baseline_waste_mu / _MILLI,
+        waste_saved_units=(baseline_waste_mu - waste_mu) / _MILLI,
+        vial_sharing=_sharing_basis(monograph, stability, [d for d, _ in dates]),
+        optimality=("optimal: exact dynamic programme over every 4-week window" if proven else
+                    f"not proven optimal: more than {MAX_STATES} open-window states, the "
+                    "cheapest were kept (beam search)"),
+        stock=stock_report,
+        cost=None if order.pricing is None else _costs(order.pricing, infusions, baseline,
+                                                        prescribed),
+        regimen_equivalents=equivalents,
+        alerts=by_severity(alerts),
+    )
+
+
+def _units(milli_units: int) -> float:
+    """Milli-units back to units: an int when whole, so JSON shows 2800 rather than 2800.0."""
+    return milli_units // _MILLI if milli_units % _MILLI == 0 else milli_units / _MILLI
+
+
+def _counts(counts: Mapping[int, int]) -> tuple[VialCount, ...]:
+    return tuple(VialCount(size, counts[size]) for size in sorted(counts, reverse=True))
+
+
+def _vial_totals(infusions: Iterable[PlannedInfusion]) -> dict[int, int]:
+    totals: dict[int, int] = {}
+    for infusion in infusions:
+        for vial in infusion.vials:
+            totals[vial.units] = totals.get(vial.units, 0) + vial.count
+    return totals
+
+
+def _rounding_alerts(
+    monograph: Monograph, infusions: Sequence[PlannedInfusion],
+    windows: Sequence[CalendarWindow], infusion_tolerance: float, window_tolerance: float,
+) -> list[Alert]:
+    alerts = []
+    no_whole = [i for i in infusions if i.rounding == "exact-no-whole-vial"]
+    if no_whole:
+        alerts.append(make_alert(
+            monograph, "no-whole-vial-dose", tolerance_percent=infusion_tolerance,
+            count=len(no_whole), first_date=no_whole[0].date.isoformat(),
+            waste_units=round(sum(i.waste_units for i in no_whole), 3)))
+    keeping = [i for i in infusions if i.rounding == "exact-keeps-window"]
+    if keeping:
+        alerts.append(make_alert(
+            monograph, "exact-dose-keeps-window", count=len(keeping),
+            waste_units=round(sum(i.waste_units for i in keeping), 3),
+            tolerance_percent=window_tolerance))
+    outside = [w for w in windows if not w.within_tolerance]
+    if outside:
+        worst = max(outside, key=lambda w: abs(w.deviation_percent))
+        alerts.append(make_alert(
+            monograph, "window-deviation", count=len(outside), tolerance_percent=window_tolerance,
+            largest_percent=worst.deviation_percent, first_date=worst.first_date.isoformat()))
+    return alerts
+
+
+def _costs(pricing: Pricing, infusions: Sequence[PlannedInfusion],
+           baseline: Sequence[VialCombination], prescribed: Sequence[int]) -> CostReport:
+    per_vial = dict(pricing.per_vial)
+
+    def spend_and_waste(vials: Iterable[VialCount], opened: int, waste: float) -> tuple[float,
+                                                                                       float]:
+        spend = sum(per_vial[v.units] * v.count for v in vials)
+        # the discarded units are priced at the mean price per unit of that infusion's vials
+        return spend, (spend * waste / opened if opened else 0.0)
+
+    spend = waste = base_spend = base_waste = 0.0
+    for infusion in infusions:
+        s, w = spend_and_waste(infusion.vials, infusion.vial_units_total, infusion.waste_units)
+        spend, waste = spend + s, waste + w
+    for combination, dose_mu in zip(baseline, prescribed, strict=True):
+        total = combination.total_units
+        s, w = spend_and_waste(combination.vials, total, max(0.0, total - dose_mu / _MILLI))
+        base_spend, base_waste = base_spend + s, base_waste + w
+    return CostReport(currency=pricing.currency, price_per_vial=pricing.per_vial,
+                      spend_total=spend, waste_total=waste, baseline_spend_total=base_spend,
+                      baseline_waste_total=base_waste, saving_total=base_spend - spend)
+
+
+def _regimen_equivalents(order: CalendarOrder, monograph: Monograph, sizes: tuple[int, ...],
+                         waste_mu: int, opened: int) -> tuple[RegimenEquivalent, ...]:
+    """Labelled regimens with the same 4-week exposure and less waste, when the waste is high."""
+    threshold = (monograph.planning.high_waste_percent if order.high_waste_percent is None
+                 else order.high_waste_percent)
+    if opened == 0 or 100 * waste_mu / _MILLI / opened <= threshold:
+        return ()
+    per_window = infusions_per_window(monograph, order.frequency.infusions_per_week)
+    exposure_per_kg = order.dose_units_per_kg * per_window
+    own_waste = waste_mu / _MILLI / _plan_windows(order, monograph)
+    low, high = monograph.dose_range.lowest, monograph.dose_range.highest
+    found = []
+    for count in monograph.calendar.schedule.equivalent_times_per_week:
+        frequency = times_per_week(count)
+        if math.isclose(frequency.interval_days, order.frequency.interval_days):
+            continue
+        dose_per_kg = exposure_per_kg / infusions_per_window(monograph, count)
+        if not low.dose_units_per_kg <= dose_per_kg <= high.dose_units_per_kg:
+            continue
+        dose = dose_per_kg * order.weight_kg
+        vials = cover_dose(dose, sizes)
+        waste = max(0.0, vials.total_units - dose) * infusions_per_window(monograph, count)
+        if waste < own_waste:
+            found.append(RegimenEquivalent(
+                frequency=_frequency_words(count), interval_days=frequency.interval_days,
+                dose_units_per_kg=dose_per_kg, dose_units=dose,
+                exposure_units_per_kg_per_4_weeks=exposure_per_kg,
+                waste_units_per_4_weeks=waste,
+                waste_percent=100 * (vials.total_units - dose) / vials.total_units))
+    return tuple(sorted(found, key=lambda e: e.waste_units_per_4_weeks))
+
+
+def _plan_windows(order: CalendarOrder, monograph: Monograph) -> float:
+    """How many 4-week windows the calendar spans (for waste per 4 weeks)."""
+    return max(1.0, ((order.end - order.start).days + 1) / monograph.exposure_window.days)
+
+
+def _frequency_words(count: float) -> str:
+    if count == 0.5:
+        return "every 2 weeks"
+    if count == 1:
+        return "once weekly"
+    return f"{count:g} times weekly"
+
+
+def _reconstituted_hours(monograph: Monograph) -> float | None:
+    hours = [entry.hours for entry in monograph.stability if entry.stage == "reconstituted"]
+    return max(hours) if hours else None
+
+
+def _sharing_basis(monograph: Monograph, hours: float | None, dates: Sequence[date]) -> str:
+    """Why each infusion opens its own vials: reconstituted stability against the gaps."""
+    if hours is None:
+        return ("The references give no stability for reconstituted vials: each infusion opens "
+                "its own vials and discards what is left.")
+    entries = [e for e in monograph.stability if e.stage == "reconstituted"]
+    gaps = [(later - earlier).days for earlier, later in itertools.pairwise(dates)]
+    shortest = f"; the shortest gap between infusions is {min(gaps)} day(s)" if gaps else ""
+    return (f"Reconstituted vials keep at most {hours:g} h ({monograph.cite(entries[0].source)})"
+            f"{shortest}: no vial is shared between infusion days; what is left is discarded.")
+
+
+# ---- checks of the order -----------------------------------------------------------------------
+
+def _tolerance(field: str, given: float | None, default: float) -> float:
+    value = default if given is None else given
+    if not (math.isfinite(value) and 0 <= value < 100):
+        raise InputError(field, "must be a percentage from 0 to below 100", value)
+    return value
+
+
+def _whole_days(interval_days: float) -> int | None:
+    days = round(interval_days)
+    return days if days >= 1 and abs(interval_days - days) < 1e-9 else None
+
+
+def _weekdays(order: CalendarOrder, monograph: Monograph) -> tuple[int, ...]:
+    per_week = order.frequency.infusions_per_week
+    if order.weekdays is None:
+        days = tuple(WEEKDAY_NAMES.index(d) for d in monograph.calendar.schedule.default_weekdays)
+        if abs(per_week - len(days)) > 1e-9:
+            raise InputError("weekdays", f"give {per_week:g} weekdays for {per_week:g} "
+                             "infusions a week, e.g. --weekdays mon,thu (or --every a whole "
+                             "number of days)")
+        return days
+    if abs(per_week - len(order.weekdays)) > 1e-9:
+        raise InputError("weekdays", f"{len(order.weekdays)} weekday(s) given for "
+                         f"{per_week:g} infusions a week",
+                         ",".join(WEEKDAY_NAMES[d] for d in order.weekdays))
+    return tuple(sorted(order.weekdays))
+
+
+def _vial_sizes(order: CalendarOrder, monograph: Monograph) -> tuple[int, ...]:
+    listed = monograph.vial_sizes_units
+    sizes = listed if order.vial_sizes_units is None else tuple(sorted(set(
+        order.vial_sizes_units)))
+    unknown = [size for size in sizes if size not in listed]
+    if unknown or not sizes:
+        raise InputError("vial-sizes", f"must be among the sizes the {monograph.drug} monograph "
+                         "lists: " + ", ".join(f"{size} U" for size in listed),
+                         ",".join(str(size) for size in sizes))
+    return sizes
+
+
+def _stock(order: CalendarOrder, sizes: tuple[int, ...]) -> dict[int, int] | None:
+    if order.stock is None:
+        return None
+    stock = dict.fromkeys(sizes, 0)
+    for size, count in order.stock:
+        if size not in sizes:
+            raise InputError("stock", "lists a vial size not planned with (sizes: "
+                             + ",".join(str(s) for s in sizes) + ")", f"{size}={count}")
+        if count < 0:
+            raise InputError("stock", "vial counts must be zero or more", f"{size}={count}")
+        stock[size] = count
+    return stock
+
+
+def _weight_changes(order: CalendarOrder) -> tuple[WeightChange, ...]:
+    changes = tuple(sorted(order.weight_changes, key=lambda change: change.on))
+    for change in changes:
+        if not order.start < change.on <= order.end:
+            raise InputError("weight-on", "the date must be after the start and within the "
+                             "calendar", change.on.isoformat())
+    for earlier, later in itertools.pairwise(changes):
+        if earlier.on == later.on:
+            raise InputError("weight-on", "two weights on the same date", later.on.isoformat())
+    return changes
+
+
+# ---- text inputs -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class CalendarInputs:
+    """A calendar request as typed, e.g. ``weight="45kg", dose="60U/kg", every="2w"``."""
+
+    weight: str
+    dose: str
+    start: str
+    every: str | None = None
+    times_per_week: float | None = None
+    weekdays: str | None = None
+    months: int | None = None
+    end: str | None = None
+    skip: tuple[str, ...] = ()
+    weight_on: tuple[str, ...] = ()
+    vial_sizes: str | None = None
+    stock: str | None = None
+    infusion_tolerance: float | None = None
+    window_tolerance: float | None = None
+    price_per_unit: float | None = None
+    price_per_vial: str | None = None
+    currency: str = ""
+    high_waste_percent: float | None = None
+
+
+def calendar_order_from_inputs(
+    inputs: CalendarInputs, monograph: Monograph, table: UnitTable
+) -> CalendarOrder:
+    """Parse every field of `inputs` into a :class:`CalendarOrder` (one-line errors per field).
+
+    >>> from ertplan.core.monograph import load_monograph, monograph_path
+    >>> order = calendar_order_from_inputs(CalendarInputs(
+    ...     weight="45kg", dose="60U/kg", every="2w", start="2026-12-07", months=6,
+    ...     weight_on=("2027-02-01=47kg",), stock="400=30,200=4"),
+    ...     load_monograph(monograph_path("imiglucerase")), {})
+    >>> order.end, order.weight_changes[0].weight_kg, order.stock
+    (datetime.date(2027, 6, 6), 47.0, ((400, 30), (200, 4)))
+    """
+    from ertplan.core.inputs import parse_frequency, parse_vial_sizes
+
+    start = parse_date("start", inputs.start)
+    if (inputs.months is None) == (inputs.end is None):
+        raise InputError("months", "give exactly one of --months (e.g. 6) or --end (a date)")
+    if inputs.months is not None:
+        if inputs.months < 1:
+            raise InputError("months", "must be a whole number of months, at least 1",
+                             inputs.months)
+        end = add_months(start, inputs.months) - timedelta(days=1)
+    else:
+        assert inputs.end is not None
+        end = parse_date("end", inputs.end)
+        if end < start:
+            raise InputError("end", "must not be before the start", inputs.end)
+    frequency = parse_frequency(inputs.every, inputs.times_per_week, table)
+    if inputs.every is not None and _whole_days(frequency.interval_days) is None:
+        raise InputError("every", "must be a whole number of days for a calendar, e.g. 14d or 2w",
+                         inputs.every)
+    if inputs.every is not None and inputs.weekdays is not None:
+        raise InputError("weekdays", "go with --times-per-week, not with --every", inputs.weekdays)
+    if inputs.times_per_week is not None and not float(inputs.times_per_week).is_integer():
+        raise InputError("times-per-week", "must be a whole number of infusions a week for a "
+                         "calendar", inputs.times_per_week)
+    vial_sizes = None if inputs.vial_sizes is None else parse_vial_sizes(inputs.vial_sizes)
+    stock = None if inputs.stock is None else parse_stock("stock", inputs.stock)
+    return CalendarOrder(
+        weight_kg=parse_quantity(inputs.weight, MASS, "weight", table),
+        dose_units_per_kg=parse_quantity(inputs.dose, DOSE_PER_MASS, "dose", table),
+        frequency=frequency, start=start, end=end,
+        weekdays=None if inputs.weekdays is None else parse_weekdays(inputs.weekdays),
+        skip=frozenset(day for text in inputs.skip for day in parse_dates("skip", text)),
+        weight_changes=tuple(parse_weight_change(text, table) for text in inputs.weight_on),
+        vial_sizes_units=vial_sizes, stock=stock,
+        infusion_tolerance_percent=inputs.infusion_tolerance,
+        window_tolerance_percent=inputs.window_tolerance,
+        pricing=_pricing(inputs, vial_sizes or monograph.vial_sizes_units),
+        high_waste_percent=inputs.high_waste_percent,
+    )
+
+
+def parse_date(field: str, text: str) -> date:
+    """An ISO date such as ``2026-12-07``."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(field, "must be an ISO date such as 2026-12-07", text) from None
+
+
+def parse_dates(field: str, text: str) -> list[date]:
+    """Comma-separated ISO dates: ``2026-12-25,2027-01-01``."""
+    return [parse_date(field, part) for part in text.split(",") if part.strip()] or [
+        parse_date(field, text)]
+
+
+def parse_weekdays(text: str) -> tuple[int, ...]:
+    """Weekday names, comma-separated: ``mon,wed,fri`` or ``Monday,Thursday`` (0 = Monday).
+
+    >>> parse_weekdays("Mon, thursday")
+    (0, 3)
+    """
+    days = set()
+    for part in text.split(","):
+        word = part.strip().lower()
+        known = [index for index, full in enumerate(_WEEKDAY_FULL_NAMES)
+                 if len(word) >= 3 and full.startswith(word)]
+        if not known:
+            raise InputError("weekdays", "must be weekday names such as mon,wed,fri", text)
+        days.add(known[0])
+    return tuple(sorted(days))
+
+
+def parse_stock(field: str, text: str) -> tuple[tuple[int, int], ...]:
+    """Vials on hand by size: ``400=30,200=4`` (size in units = number of vials).
+
+    >>> parse_stock("stock", "400=30, 200 = 4")
+    ((400, 30), (200, 4))
+    """
+    stock: dict[int, int] = {}
+    for part in text.split(","):
+        size, equals, count = part.partition("=")
+        try:
+            size_units, vials = int(size.strip().removesuffix("U").strip()), int(count.strip())
+        except ValueError:
+            raise InputError(field, "must be vial size=count pairs such as 400=30,200=4",
+                             text) from None
+        if not equals or size_units <= 0 or vials < 0 or size_units in stock:
+            raise InputError(field, "must be vial size=count pairs such as 400=30,200=4", text)
+        stock[size_units] = vials
+    return tuple(stock.items())
+
+
+def parse_weight_change(text: str, table: UnitTable) -> WeightChange:
+    """``2027-02-01=47kg``: the weight from that date on."""
+    day, equals, weight = text.partition("=")
+    if not equals:
+        raise InputError("weight-on", "must be DATE=WEIGHT such as 2027-02-01=47kg", text)
+    return WeightChange(parse_date("weight-on", day), parse_quantity(weight, MASS, "weight-on",
+                                                                     table))
+
+
+def _pricing(inputs: CalendarInputs, sizes: Sequence[int]) -> Pricing | None:
+    if inputs.price_per_unit is not None and inputs.price_per_vial is not None:
+        raise InputError("price-per-unit", "give --price-per-unit or --price-per-vial, not both")
+    if inputs.price_per_unit is not None:
+        price = inputs.price_per_unit
+        if not (math.isfinite(price) and price >= 0):
+            raise InputError("price-per-unit", "must be a price of zero or more", price)
+        return Pricing(tuple((size, size * price) for size in sorted(sizes, reverse=True)),
+                       inputs.currency)
+    if inputs.price_per_vial is not None:
+        per_vial: dict[int, float] = {}
+        for part in inputs.price_per_vial.split(","):
+            size, equals, price_text = part.partition("=")
+            try:
+                size_units, price = int(size.strip()), float(price_text)
+            except ValueError:
+                raise InputError("price-per-vial", "must be size=price pairs such as "
+                                 "400=1200,200=600", inputs.price_per_vial) from None
+            if not equals or not math.isfinite(price) or price < 0:
+                raise InputError("price-per-vial", "must be size=price pairs such as "
+                                 "400=1200,200=600", inputs.price_per_vial)
+            per_vial[size_units] = price
+        missing = [size for size in sizes if size not in per_vial]
+        if missing:
+            raise InputError("price-per-vial", "needs a price for every vial size planned with "
+                             "(missing " + ",".join(map(str, missing)) + ")",
+                             inputs.price_per_vial)
+        return Pricing(tuple(sorted(per_vial.items(), reverse=True)), inputs.currency)
+    return None
+
+
+# ---- iCalendar ---------------------------------------------------------------------------------
+
+def to_icalendar(plan: TreatmentCalendar, stamp: datetime) -> str:
+    """The infusion dates as an RFC 5545 calendar: all-day events, CRLF lines folded at 75 octets.
+
+    `stamp` (the moment the file is made) is the DTSTAMP; UIDs are stable for the same calendar.
+
+    >>> from ertplan.core.dosing import every
+    >>> from ertplan.core.monograph import load_monograph, monograph_path
+    >>> plan = plan_calendar(CalendarOrder(weight_kg=70, dose_units_per_kg=60,
+    ...     frequency=every(14), start=date(2026, 12, 7), end=date(2027, 1, 3)),
+    ...     load_monograph(monograph_path("imiglucerase")))
+    >>> text = to_icalendar(plan, datetime(2026, 12, 1, 9, tzinfo=UTC))
+    >>> [line for line in text.split("\\r\\n") if line.startswith(("DTSTART", "SUMMARY"))]
+    ['DTSTART;VALUE=DATE:20261207', 'SUMMARY:imiglucerase infusion: 4200 U', \
+'DTSTART;VALUE=DATE:20261221', 'SUMMARY:imiglucerase infusion: 4200 U']
+    """
+    moment = stamp.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    identity = zlib.crc32(f"{plan.drug}{plan.start}{plan.weight_kg}{plan.dose_per_kg}".encode())
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ertplan//treatment calendar//EN",
+             "CALSCALE:GREGORIAN", "METHOD:PUBLISH"]
+    for number, infusion in enumerate(plan.infusions, start=1):
+        vials = " + ".join(f"{v.count} x {v.units} U" for v in infusion.vials)
+        description = (f"{_number(infusion.units)} U ({_number(infusion.percent_of_prescribed)}% "
+                       f"of the prescribed {_number(infusion.prescribed_units)} U); vials: "
+                       f"{vials}; waste {_number(infusion.waste_units)} U.")
+        if infusion.shifted_from is not None:
+            description += f" Moved from {infusion.shifted_from.isoformat()}."
+        description += " " + plan.verification_note
+        day = infusion.date.strftime("%Y%m%d")
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{day}-{number}-{identity:08x}@ertplan.invalid",
+            f"DTSTAMP:{moment}",
+            f"DTSTART;VALUE=DATE:{day}",
+            f"DTEND;VALUE=DATE:{(infusion.date + timedelta(days=1)).strftime('%Y%m%d')}",
+            "SUMMARY:" + _ics_text(f"{plan.drug} infusion: {_number(infusion.units)} U"),
+            "DESCRIPTION:" + _ics_text(description),
+            "TRANSP:TRANSPARENT",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "".join(_fold(line) + "\r\n" for line in lines)
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _ics_text(text: str) -> str:
+    """Escape a TEXT value (RFC 5545 3.3.11)."""
+    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\n", "\\n"))
+
+
+def _fold(line: str) -> str:
+    """Fold a content line into pieces of at most 75 octets, never inside a UTF-8 character."""
+    pieces: list[str] = []
+    current, size, limit = "", 0, 75
+    for character in line:
+        width = len(character.encode("utf-8"))
+        if size + width > limit:
+            pieces.append(current)
+            current, size, limit = "", 0, 74  # continuation lines start with one space
+        current += character
+        size += width
+    pieces.append(current)
+    return "\r\n ".join(pieces)
