@@ -45,6 +45,18 @@ def test_floating_point_noise_does_not_open_an_extra_vial() -> None:
     assert cover_dose(73.33333333333333 * 60, (200, 400)).total_units == 4400
 
 
+@pytest.mark.parametrize("dose", [5e-324, 1e-12, 1e-6, 0.5])
+def test_the_tiniest_dose_still_opens_one_vial(dose: float) -> None:
+    # regression: an absolute slack once rounded doses under 4e-7 U down to no vial at all
+    assert summary(cover_dose(dose, (200, 400))) == (200, 1)
+    assert summary(cover_dose(dose, (400,))) == (400, 1)
+
+
+def test_noise_above_a_whole_vial_total_opens_no_extra_vial() -> None:
+    assert summary(cover_dose(200.00000000001, (200, 400))) == (200, 1)
+    assert summary(cover_dose(4200.0000000000005, (400,))) == (4400, 11)
+
+
 def test_a_dose_below_the_smallest_vial_has_no_whole_vial_below() -> None:
     assert largest_below(150, (200, 400)) is None
 
@@ -55,13 +67,14 @@ def test_cover_matches_exhaustive_search(dose: float, sizes: tuple[int, ...]) ->
     assert summary(cover_dose(dose, sizes)) == exhaustive(dose, sizes)
 
 
-@given(st.floats(min_value=1, max_value=10_000_000, allow_nan=False),
+@given(st.floats(min_value=5e-324, max_value=10_000_000, allow_nan=False),
        st.sampled_from([(200, 400), (400,), (200,), (100, 200, 400)]))
 def test_vials_cover_the_dose_with_less_waste_than_the_smallest_vial(
         dose: float, sizes: tuple[int, ...]) -> None:
     combination = cover_dose(dose, sizes)
     assert combination.total_units >= dose * (1 - 1e-9)
-    assert combination.total_units - dose < min(sizes)
+    # less waste than the smallest vial: one smallest vial fewer would not cover the dose
+    assert combination.total_units - min(sizes) < dose * (1 + 1e-9)
     below = largest_below(dose, sizes)
     if below is not None:
         assert below.total_units <= dose * (1 + 1e-9)

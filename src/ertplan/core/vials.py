@@ -81,11 +81,16 @@ def _candidates(
     for counts in itertools.product(*count_ranges):
         small_total = sum(size * count for size, count in zip(smaller, counts, strict=True))
         remaining = (dose_units - small_total) / largest
-        slack = _RELATIVE_TOLERANCE * max(1.0, remaining)
+        # floating-point noise is relative to the dose, so the slack is too: a dose of 1e-9 U
+        # still needs a vial, and 200.00000000001 U is one 200 U vial
+        slack = _RELATIVE_TOLERANCE * dose_units / largest
         if up:
             largest_count = max(0, math.ceil(remaining - slack))
+            # the division can underflow for a vanishing dose: the total must still cover it
+            if small_total + largest_count * largest < dose_units * (1 - _RELATIVE_TOLERANCE):
+                largest_count += 1
         else:
-            if remaining < -_RELATIVE_TOLERANCE:
+            if remaining < -slack:
                 continue
             largest_count = max(0, math.floor(remaining + slack))
         vials = [VialCount(largest, largest_count)]
