@@ -32,9 +32,13 @@ settings.register_profile("ertplan", deadline=None, print_blob=True)
 settings.load_profile("ertplan")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_client() -> Iterator[Any]:
-    """A small in-process Dask cluster on a loopback port: one worker with two threads."""
+    """A small in-process Dask cluster on a loopback port: one worker with two threads.
+
+    Module-scoped: the cluster's background threads use the global `random`, which Hypothesis
+    reports as a strategy touching it (an error here) in any property test that runs alongside.
+    """
     import importlib
 
     distributed: Any = importlib.import_module("dask.distributed")  # untyped: held as Any

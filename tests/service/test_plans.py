@@ -88,3 +88,57 @@ def test_no_planning_input_gets_a_500(planner_client: TestClient, weight: str, d
     response = planner_client.post("/plans/preparation", content=json.dumps(body),
                                    headers={"Content-Type": "application/json"})
     assert response.status_code in (200, 422), response.text
+
+
+def test_the_api_calendar_is_the_cli_json_object(
+        planner_client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calendar", "--weight", "45kg", "--dose", "60U/kg", "--every", "2w",
+                 "--start", "2026-12-07", "--months", "6", "--skip", "2026-12-21",
+                 "--json"]) == 0
+    from_cli = json.loads(capsys.readouterr().out)
+    response = planner_client.post("/plans/calendar", json={
+        "weight": "45 kg", "dose": "60 U/kg", "every": "2 weeks", "start": "2026-12-07",
+        "months": 6, "skip": ["2026-12-21"]})
+    assert response.status_code == 200, response.text
+    assert response.json() == from_cli
+    # the case: 2700 U alternates 2800 U and 2600 U with no waste
+    assert {infusion["units"] for infusion in from_cli["infusions"]} == {2800, 2600}
+    assert from_cli["waste_total_units"] == 0
+
+
+def test_a_calendar_without_a_start_begins_on_the_services_day(
+        planner_client: TestClient) -> None:
+    plan = planner_client.post("/plans/calendar", json={
+        "weight": "70 kg", "dose": "60 U/kg", "every": "2 weeks", "months": 1}).json()
+    assert plan["infusions"][0]["date"] == NOW.date().isoformat()
+
+
+def test_the_api_pk_is_the_cli_json_object(
+        planner_client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pk", "--weight", "70kg", "--dose", "60U/kg", "--duration", "1h",
+                 "--half-life", "6min", "--volume", "0.12L/kg", "--json"]) == 0
+    from_cli = json.loads(capsys.readouterr().out)
+    response = planner_client.post("/pk", json={
+        "weight": "70 kg", "dose": "60 U/kg", "duration": "1 h", "half_life": "6 min",
+        "volume": "0.12 L/kg"})
+    assert response.status_code == 200, response.text
+    assert response.json() == from_cli
+    assert round(from_cli["steady_state_units_per_l"], 1) == 72.1  # the hand check
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/plans/calendar", {"weight": "45 kg", "dose": "60 U/kg", "every": "2w",
+                         "start": "someday", "months": 6}, "start"),
+    ("/plans/calendar", {"weight": "45 kg", "dose": "60 U/kg", "every": "2w",
+                         "start": "2026-12-07", "months": 0}, "months"),
+    ("/plans/calendar", {"weight": "45 kg", "dose": "60 U/kg", "every": "2w",
+                         "start": "2026-12-07", "months": 6, "stock": "lots"}, "stock"),
+    ("/pk", {"weight": "70 kg", "dose": "60 U/kg", "half_life": "-6 min"}, "half_life"),
+    ("/pk", {"weight": "70 kg", "dose": "60 mg/kg"}, "dose"),
+    ("/pk", {"weight": "70 kg", "dose": "60 U/kg", "volume": "8.4 kg"}, "volume"),
+])
+def test_bad_calendar_and_pk_input_is_a_422_naming_the_field(
+        planner_client: TestClient, path: str, body: dict[str, Any], field: str) -> None:
+    response = planner_client.post(path, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", field]

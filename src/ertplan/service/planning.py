@@ -8,12 +8,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ertplan.core.errors import InputError
 from ertplan.core.monograph import Monograph
 from ertplan.core.preparation import PreparationPlan
 from ertplan.core.units import UnitFact
+
+if TYPE_CHECKING:  # the calendar and PK cores (and NumPy) load only when those endpoints run
+    from ertplan.core.calendar import TreatmentCalendar
+    from ertplan.core.pk import PkSummary
 
 # spellings people type are few; a bound keeps odd input from growing the memo without end
 _UNIT_MEMO_LIMIT = 1024
@@ -61,6 +65,32 @@ class Planner:
             fields["vial_sizes"] = self.default_vial_sizes
         order = order_from_inputs(PreparationInputs(**fields), now=now, table=self.unit_table())
         return plan_preparation(order, monograph)
+
+    def calendar_from_text(self, fields: dict[str, Any], *, now: datetime) -> TreatmentCalendar:
+        """``ertplan calendar`` from its text inputs; a missing start is `now`'s date."""
+        from ertplan.core.calendar import CalendarInputs, calendar_order_from_inputs, plan_calendar
+
+        fields = dict(fields)
+        monograph = self.monograph(fields.pop("drug", "imiglucerase"))
+        if fields.get("start") is None:
+            fields["start"] = now.date().isoformat()
+        if fields.get("vial_sizes") is None:
+            fields["vial_sizes"] = self.default_vial_sizes
+        fields["skip"] = tuple(fields.get("skip") or ())
+        fields["weight_on"] = tuple(fields.get("weight_on") or ())
+        inputs = CalendarInputs(**fields)
+        order = calendar_order_from_inputs(inputs, monograph, self.unit_table())
+        return plan_calendar(order, monograph)
+
+    def pk_from_text(self, fields: dict[str, Any]) -> PkSummary:
+        """``ertplan pk`` (one patient) from its text inputs."""
+        from ertplan.core.pk import simulate_infusion
+        from ertplan.core.pk_inputs import PkInputs, pk_request_from_inputs
+
+        fields = dict(fields)
+        monograph = self.monograph(fields.pop("drug", "imiglucerase"))
+        request = pk_request_from_inputs(PkInputs(**fields), self.unit_table())
+        return simulate_infusion(request, monograph)
 
     def plan_for_order(self, *, drug: str, weight_kg: float, dose_units_per_kg: float,
                        interval_days: float, duration_min: float | None,

@@ -439,3 +439,46 @@ class PreparationRequest(Input):
     drug: Annotated[str, StringConstraints(max_length=80)] = "imiglucerase"
     vial_sizes: Annotated[str, StringConstraints(max_length=200)] | None = None
     high_waste_percent: float | None = None
+
+
+Text = Annotated[str, StringConstraints(max_length=100)]
+
+
+class CalendarRequest(Input):
+    """The inputs of ``ertplan calendar`` as text, e.g. ``{"weight": "45 kg", "dose": "60 U/kg",
+    "every": "2 weeks", "start": "2026-12-07", "months": 6}``; a missing start is today (UTC)."""
+
+    weight: Text
+    dose: Text
+    start: Text | None = None
+    every: Text | None = None
+    times_per_week: Annotated[int, Field(ge=1, le=7)] | None = None
+    weekdays: Text | None = None
+    months: Annotated[int, Field(ge=1, le=1200)] | None = None
+    end: Text | None = None
+    skip: Annotated[list[Text], Field(max_length=400)] = []
+    weight_on: Annotated[list[Text], Field(max_length=400)] = []
+    vial_sizes: Annotated[str, StringConstraints(max_length=200)] | None = None
+    stock: Annotated[str, StringConstraints(max_length=200)] | None = None
+    infusion_tolerance: Annotated[float, AfterValidator(_finite)] | None = None
+    window_tolerance: Annotated[float, AfterValidator(_finite)] | None = None
+    price_per_unit: Annotated[float, AfterValidator(_finite)] | None = None
+    price_per_vial: Annotated[str, StringConstraints(max_length=200)] | None = None
+    currency: Annotated[str, StringConstraints(max_length=10)] = ""
+    high_waste_percent: Annotated[float, AfterValidator(_finite)] | None = None
+    drug: Annotated[str, StringConstraints(max_length=80)] = "imiglucerase"
+
+
+class PkRequestBody(Input):
+    """The inputs of ``ertplan pk`` as text, e.g. ``{"weight": "70 kg", "dose": "60 U/kg",
+    "duration": "1 h", "half_life": "6 min", "volume": "0.12 L/kg"}``."""
+
+    weight: Text
+    dose: Text
+    duration: Text | None = None
+    half_life: Text | None = None
+    volume: Text | None = None
+    antibody_positive: bool = False
+    antibody_volume_factor: Annotated[float, AfterValidator(_finite)] | None = None
+    antibody_clearance_factor: Annotated[float, AfterValidator(_finite)] | None = None
+    drug: Annotated[str, StringConstraints(max_length=80)] = "imiglucerase"

@@ -28,4 +28,5 @@ ROUTERS = (
     stock.router,
     audit.router,
     plans.router,
+    plans.pk_router,
 )
