@@ -36,7 +36,7 @@ _SEXES: Final[dict[str, Sex]] = {"female": "female", "male": "male"}
 # facts the records do not keep, and the screening rule each would feed
 _NOT_KEPT: Final = (
     "respiratory-symptoms-afebrile: respiratory symptoms and fever are not kept in the records "
-    "(they change from day to day): ask before each infusion",)
+    "(they change from day to day)",)
 
 
 def core_patient(session: Session, record: StoredPatient, *,
