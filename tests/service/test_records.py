@@ -13,7 +13,8 @@ from tests.service.conftest import PASSWORD, Clinic
 
 PATIENT = {"identifier": "MRN-0001", "name": "A. Patient", "birth_date": "1990-05-01",
            "sex": "female", "gaucher_type": 1, "pregnancy_status": "not-pregnant",
-           "hypersensitivity": None, "alglucerase_antibodies": "none detected"}
+           "hypersensitivity": None, "alglucerase_antibodies": "none detected",
+           "manifestations": ["splenomegaly"]}
 # the monograph's worked example: 70 kg at 60 U/kg every 2 weeks, ten 400 U vials and one 200 U
 VIALS = [{"lot": "L400A", "vial_units": 400, "count": 10, "expiry_date": "2027-06-30"},
          {"lot": "L200B", "vial_units": 200, "count": 1, "expiry_date": "2027-06-30"}]

@@ -51,3 +51,48 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(tmp_path: object) -> None:
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_migration_0002_adds_screening_facts_to_stored_patients_and_takes_them_away(
+        empty_database_url: str) -> None:
+    from sqlalchemy import text
+
+    engine = make_engine(empty_database_url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as connection:  # a patient and a child record from the first release
+            connection.execute(text(
+                "INSERT INTO patients (id, version, identifier, name, birth_date, sex, "
+                "gaucher_type, pregnancy_status, created_at) VALUES (1, 1, 'MRN-1', 'A', "
+                "'1990-05-01', 'female', 1, 'not-pregnant', '2026-11-27 04:00:00+00:00')"))
+            connection.execute(text(
+                "INSERT INTO weights (id, version, patient_id, weight_kg, measured_on) "
+                "VALUES (1, 1, 1, 70, '2026-11-27')"))
+        upgrade(engine)
+        with engine.connect() as connection:
+            row = connection.execute(text(
+                "SELECT manifestations, hypersensitivity_history, prior_alglucerase_reaction "
+                "FROM patients")).one()
+        # the stored patient has no manifestation recorded, and the histories are not recorded
+        assert (_json_list(row[0]), row[1], row[2]) == ([], None, None)
+        downgrade(engine, "0001")
+        with engine.connect() as connection:
+            columns = {column["name"] for column in inspect(connection).get_columns("patients")}
+            kept = connection.execute(text(
+                "SELECT p.identifier, w.weight_kg FROM patients p JOIN weights w "
+                "ON w.patient_id = p.id")).one()
+        assert not columns & {"manifestations", "hypersensitivity_history",
+                              "prior_alglucerase_reaction"}
+        assert tuple(kept) == ("MRN-1", 70)
+        upgrade(engine)
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert differences == []
+    finally:
+        engine.dispose()
+
+
+def _json_list(value: object) -> object:
+    import json
+
+    return json.loads(value) if isinstance(value, str) else value  # SQLite hands back the text

@@ -17,6 +17,7 @@ from ertplan.core.units import UnitFact
 
 if TYPE_CHECKING:  # the calendar and PK cores (and NumPy) load only when those endpoints run
     from ertplan.core.calendar import TreatmentCalendar
+    from ertplan.core.goals import Goals
     from ertplan.core.pk import PkSummary
 
 # spellings people type are few; a bound keeps odd input from growing the memo without end
@@ -32,6 +33,7 @@ class Planner:
         self.default_vial_sizes = default_vial_sizes
         self._monographs: dict[str, Monograph] = {}
         self._units: dict[str, UnitFact] = {}
+        self._goals: Goals | None = None
         self._lock = threading.Lock()
 
     def monograph(self, drug: str) -> Monograph:
@@ -49,6 +51,16 @@ class Planner:
             found = self._monographs.get(drug) or load_monograph(monograph_path(drug))
             self._monographs[drug] = found
         return found
+
+    def goals(self) -> Goals:
+        """The therapeutic goals screening uses (as ``ertplan screen``: Gaucher type 1), loaded
+        once."""
+        if self._goals is None:
+            from ertplan.core.goals import goals_path, load_goals
+
+            with self._lock:
+                self._goals = self._goals or load_goals(goals_path("gaucher-type1"))
+        return self._goals
 
     def unit_table(self) -> dict[str, UnitFact]:
         """The shared memo of unit spellings, or a throw-away one once it is full."""

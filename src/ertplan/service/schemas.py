@@ -70,9 +70,27 @@ Moment = Annotated[AwareDatetime, AfterValidator(_in_range_moment),
 Sex = Literal["female", "male", "other", "unknown"]
 PregnancyStatus = Literal["not-pregnant", "pregnant", "unknown", "not-applicable"]
 Storage = Literal["refrigerated", "room"]
+# the manifestations of the labelled indication, spelt as ``ertplan.core.patient.MANIFESTATIONS``
+Manifestation = Literal["anaemia", "thrombocytopenia", "bone-disease", "hepatomegaly",
+                        "splenomegaly"]
 ObservationKind = Literal[
     "haemoglobin", "platelets", "spleen-volume", "liver-volume", "antibody", "biomarker",
     "bone-event"]
+
+
+def _each_once(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+Manifestations = Annotated[list[Manifestation], AfterValidator(_each_once), Field(
+    description="manifestations of the labelled indication the patient has (screening raises "
+    "indication-not-met for type 1 without one)")]
+
+History = Annotated[bool | None, Field(
+    description="earlier hypersensitivity to imiglucerase (null: not recorded; the "
+    "hypersensitivity note describes it but is not read by screening)")]
+AlgluceraseHistory = Annotated[bool | None, Field(
+    description="antibodies or hypersensitivity on earlier alglucerase (null: not recorded)")]
 
 
 class Input(BaseModel):
@@ -140,6 +158,9 @@ class PatientCreate(Input):
     alglucerase_reactions: Note | None = None
     pregnancy_status: PregnancyStatus = "unknown"
     lactating: bool | None = None
+    manifestations: Manifestations = Field(default_factory=list)
+    hypersensitivity_history: History = None
+    prior_alglucerase_reaction: AlgluceraseHistory = None
 
 
 class PatientUpdate(Change):
@@ -152,6 +173,9 @@ class PatientUpdate(Change):
     alglucerase_reactions: Note | None = None
     pregnancy_status: PregnancyStatus | None = None
     lactating: bool | None = None
+    manifestations: Manifestations | None = None
+    hypersensitivity_history: History = None
+    prior_alglucerase_reaction: AlgluceraseHistory = None
 
 
 class PatientPublic(Public):
@@ -168,6 +192,9 @@ class PatientPublic(Public):
     pregnancy_status: str
     lactating: bool | None
     created_at: datetime
+    manifestations: list[str]
+    hypersensitivity_history: bool | None
+    prior_alglucerase_reaction: bool | None
 
 
 # ---- weights ----

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -118,6 +119,13 @@ class Patient(Base):
     pregnancy_status: Mapped[str] = mapped_column(String(20))
     lactating: Mapped[bool | None]
     created_at: Mapped[datetime]
+    # what screening reads (migration 0002). Manifestations of the labelled indication
+    # (``ertplan.core.patient.MANIFESTATIONS``), none recorded: ``[]``. The two histories as yes/no,
+    # None: not recorded (the notes above are free text and describe them; they are not read).
+    manifestations: Mapped[list[str]] = mapped_column(JSON, default=list,
+                                                      server_default=text("'[]'"))
+    hypersensitivity_history: Mapped[bool | None]
+    prior_alglucerase_reaction: Mapped[bool | None]
 
     __mapper_args__ = {"version_id_col": version}
 

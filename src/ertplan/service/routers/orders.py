@@ -17,6 +17,7 @@ from ertplan.service.routers.common import (
     refuse_nulls,
 )
 from ertplan.service.schemas import OrderCreate, OrderPublic, OrderUpdate, OrderVerify
+from ertplan.service.screening import screen_stored_patient, with_screening
 from ertplan.store import repositories as repo
 from ertplan.store.models import Order, Patient
 
@@ -81,10 +82,12 @@ def update_order(order_id: RecordId, body: OrderUpdate, physician: Physician,
 @router.post("/{order_id}/verify")
 def verify_order(order_id: RecordId, body: OrderVerify, pharmacist: Pharmacist,
                  session: SessionDep, now: NowDep, planner: PlannerDep) -> OrderPublic:
-    """Verify an order (pharmacist), planned with the patient's latest weight.
+    """Verify an order (pharmacist), planned with the patient's latest weight and screened.
 
-    If the plan carries a warning (outside the labelled range) or a critical alert, verification
-    needs ``override_reason``; it is stored on the order with the alert codes, and audited.
+    The patient's screening alerts (``GET /patients/{id}/screening`` on the service's today) join
+    the plan's, as ``ertplan prepare --patient`` merges them. If any is a warning (outside the
+    labelled range, pregnancy, earlier hypersensitivity, ...) or critical, verification needs
+    ``override_reason``; it is stored on the order with the alert codes, and audited.
     """
     order = repo.get_record(session, model=Order, record_id=order_id)
     weight = repo.latest_weight(session, patient_id=order.patient_id)
@@ -94,6 +97,10 @@ def verify_order(order_id: RecordId, body: OrderVerify, pharmacist: Pharmacist,
     plan = planner.plan_for_order(
         drug=order.drug, weight_kg=weight.weight_kg, dose_units_per_kg=order.dose_units_per_kg,
         interval_days=order.interval_days, duration_min=order.duration_min, prepared_at=now)
+    patient = repo.get_record(session, model=Patient, record_id=order.patient_id)
+    _person, screening = screen_stored_patient(session, planner, patient, today=now.date(),
+                                               drug=order.drug)
+    plan = with_screening(plan, screening)
     verified = repo.verify_order(session, actor=pharmacist, order_id=order_id,
                                  version=body.version, override_required_by=override_required_by(
                                      plan), override_reason=body.override_reason, now=now)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+import json
 
-from ertplan.service.deps import CurrentUser, NowDep, Physician, SessionDep
+from fastapi import APIRouter, Response, status
+
+from ertplan.core.serialize import to_data
+from ertplan.service.deps import CurrentUser, NowDep, Physician, PlannerDep, SessionDep
 from ertplan.service.routers.common import RESPONSES, Limit, Offset, RecordId, refuse_nulls
 from ertplan.service.schemas import PatientCreate, PatientPublic, PatientUpdate
+from ertplan.service.screening import screen_stored_patient
 from ertplan.store import repositories as repo
 from ertplan.store.models import Patient
 
 router = APIRouter(prefix="/patients", tags=["patients"], responses=RESPONSES)
-REQUIRED = ("name", "birth_date", "sex", "gaucher_type", "pregnancy_status")
+REQUIRED = ("name", "birth_date", "sex", "gaucher_type", "pregnancy_status",
+            "manifestations")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -48,3 +53,25 @@ def update_patient(patient_id: RecordId, body: PatientUpdate, physician: Physici
                                  changes=refuse_nulls(body.changes(), REQUIRED))
     session.commit()
     return PatientPublic.model_validate(patient)
+
+
+SCREENING_RESPONSE: dict[int | str, dict[str, object]] = {200: {
+    "description": "the JSON object of ertplan screen --json: patient, screened_on, age_years, "
+    "alerts, not_checked, verification_note",
+    "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+@router.get("/{patient_id}/screening", response_class=Response, responses=SCREENING_RESPONSE)
+def read_screening(patient_id: RecordId, _user: CurrentUser, session: SessionDep, now: NowDep,
+                   planner: PlannerDep) -> Response:
+    """``ertplan screen --json`` of a stored patient on the service's today (UTC).
+
+    The patient's record, latest weight, latest antibody observation and earliest order feed the
+    core's screening; what the records do not hold (respiratory symptoms, fever, an unknown
+    pregnancy status) is listed under ``not_checked``. Decision support: a pharmacist verifies.
+    """
+    record = repo.get_record(session, model=Patient, record_id=patient_id)
+    person, screening = screen_stored_patient(session, planner, record, today=now.date())
+    content = json.dumps({"patient": to_data(person), **to_data(screening)},
+                         ensure_ascii=False, allow_nan=False).encode()
+    return Response(content=content, media_type="application/json")
