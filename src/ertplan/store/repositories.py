@@ -221,8 +221,8 @@ def verify_order(session: Session, *, actor: User, order_id: int, version: int,
     if override_required_by and not reason:
         raise InputError(
             "override_reason",
-            "required to verify an order outside the labelled range or with a critical alert "
-            f"({', '.join(override_required_by)})")
+            "required to verify an order whose plan or patient screening carries warning or "
+            f"critical alerts ({', '.join(override_required_by)})")
     return change_record(
         session, actor=actor, record=order, version=version, now=now, action="verify",
         changes={"status": "verified", "verified_by_id": actor.id, "verified_at": now,
