@@ -5,7 +5,10 @@
 2. Against the machine: patient-time points per second of the closed form, and of the whole
    population step (curves binned into the band histograms), next to a plain NumPy copy of the
    same bytes (one float64 per patient-time point).
-3. ``--big``: 10 million patients x 200 time points through ``simulate_population``, with the
+3. Backends: the population step on NumPy (baseline) and on JAX (``--backend jax``) in the same
+   run, when JAX is installed. JAX runs on whatever device it finds; without a GPU (this project's
+   machines and CI) that is the CPU, so the ratio measures the JAX code path, not a GPU.
+4. ``--big``: 10 million patients x 200 time points through ``simulate_population``, with the
    process's peak resident memory (it must stay bounded: chunks, not N, set it).
 
     python benchmarks/pk.py [--patients 1000000] [--ode-patients 200] [--big]
@@ -14,6 +17,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.util
 import math
 import resource
 import time
@@ -27,6 +32,7 @@ from ertplan.core.population import (
     PopulationRequest,
     PopulationSummary,
     WeightDistribution,
+    jax_platform,
     population_spec,
     simulate_chunk,
     simulate_population,
@@ -147,6 +153,22 @@ def main() -> int:
           f"M points/s  ({step_points / population_step / copy_rate:.2f} of the copy)")
     verdict = "meets" if points / kernel >= copy_rate / 2 else "MISSES"
     print(f"  closed form {verdict} the aim of half the copy's rate")
+
+    # 3. backends: the same population step (one chunk) on NumPy and on JAX
+    print(f"\npopulation step, {chunk:,} patients x {len(spec.times_min)} time points, by backend:")
+    print(f"  numpy                          {step_points / population_step / 1e6:9.0f} "
+          f"M points/s  (baseline, 1.00x)")
+    if importlib.util.find_spec("jax") is None:
+        print("  jax                            not installed (pip install 'ertplan[accel]')")
+    else:
+        jax_spec = dataclasses.replace(spec, backend="jax")
+        simulate_chunk(jax_spec, 0, chunk)  # compile once, outside the timing
+        jax_step = best_seconds(lambda: simulate_chunk(jax_spec, 0, chunk), repeats=3)
+        device = jax_platform()
+        print(f"  jax on {device:<23} {step_points / jax_step / 1e6:9.0f} M points/s  "
+              f"({population_step / jax_step:.2f}x numpy)")
+        if device == "cpu":
+            print("  (JAX ran on the CPU: this measures its code path, not a GPU)")
 
     if big is not None:
         seconds, time_points, before_gib, peak_gib, summary = big

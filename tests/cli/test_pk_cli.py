@@ -159,7 +159,7 @@ def test_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_prepare_still_starts_without_numpy_or_plotting() -> None:
     code = ("import sys, ertplan.cli.app; "
-            "print(sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'dask') "
+            "print(sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'dask', 'jax') "
             "if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, env={**os.environ})
@@ -184,3 +184,23 @@ def test_a_long_run_shows_a_progress_bar_on_a_terminal_only() -> None:
     with progress_bar(1000, show=True, console=Console(file=piped)) as advance:
         advance(1000)
     assert piped.getvalue() == ""
+
+
+def test_the_jax_backend_reports_itself_and_the_numpy_percentiles(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with_numpy = run_json(capsys, *POPULATION)
+    with_jax = run_json(capsys, *POPULATION, "--backend", "jax")
+    assert (with_numpy["backend"], with_jax["backend"]) == ("numpy", "jax")
+    assert with_jax["backend_device"] == "cpu"  # no GPU here or in CI: JAX runs on the CPU
+    for name in ("cmax_units_per_l", "time_to_90_percent_min", "band"):
+        key = "units_per_l" if name == "band" else "percentiles"
+        assert with_jax[name][key] == with_numpy[name][key], name
+    assert main([*POPULATION, "--backend", "auto"]) == 0
+    assert "numpy on cpu" in " ".join(capsys.readouterr().out.split())
+
+
+def test_an_unknown_backend_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*POPULATION, "--backend", "cupy"]) == 2
+    error = capsys.readouterr().err
+    assert "backend" in error
+    assert len(error.strip().splitlines()) == 1

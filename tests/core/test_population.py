@@ -22,6 +22,7 @@ from ertplan.core.population import (
     chunk_bounds,
     draw_patients,
     population_spec,
+    resolve_backend,
     simulate_chunk,
     simulate_population,
 )
@@ -180,3 +181,107 @@ def test_one_weight_for_everyone_gives_exactly_that_dose(imiglucerase: Monograph
     dose = simulate_population(request, imiglucerase).dose_units
     assert dose.minimum == dose.maximum == 4200
     assert set(dose.percentiles.values()) == {4200}
+
+
+# ---- the JAX backend (run on CPU JAX here and in CI: no GPU is needed or exercised) ----------
+#
+# The JAX path evaluates the same float64 formulas in the same order; only exp and expm1 are
+# XLA's own, so a figure may differ from NumPy's in its last bits (~1e-16 relative). A count
+# changes only if a value lies within those bits of a bin's edge (~2**-44 per value): the
+# histograms, hence every percentile, must be identical, and the exact extremes equal to 1e-12.
+EXTREMES_RTOL = 1e-12
+
+
+def jax_request(**change: object) -> PopulationRequest:
+    return PopulationRequest(**{**REQUEST.__dict__, "backend": "jax", **change})
+
+
+@pytest.mark.parametrize("change", [
+    {},
+    {"duration_min": 120, "antibody_positive_percent": 40.0},
+    {"weights": WeightDistribution("lognormal", 20, 0.5, 0.5, 350), "duration_min": 20},
+], ids=["adults-1h", "many-antibody-positive-2h", "children-20min"])
+def test_the_jax_backend_tallies_the_same_patients_as_numpy(
+        imiglucerase: Monograph, change: dict[str, object]) -> None:
+    with_jax = population_spec(jax_request(n_patients=5000, **change), imiglucerase)
+    with_numpy = population_spec(PopulationRequest(**{**REQUEST.__dict__, "n_patients": 5000,
+                                                      **change}), imiglucerase)
+    for start, stop in ((0, 5000), (1234, 1300)):
+        expected, actual = simulate_chunk(with_numpy, start, stop), simulate_chunk(
+            with_jax, start, stop)
+        assert actual.patients == expected.patients == stop - start
+        assert actual.antibody_positive == expected.antibody_positive
+        assert actual.reaching_90_percent_by_mark == expected.reaching_90_percent_by_mark
+        np.testing.assert_array_equal(actual.metric_counts, expected.metric_counts)
+        np.testing.assert_array_equal(actual.band_counts, expected.band_counts)
+        np.testing.assert_allclose(actual.minimum, expected.minimum, rtol=EXTREMES_RTOL)
+        np.testing.assert_allclose(actual.maximum, expected.maximum, rtol=EXTREMES_RTOL)
+
+
+def test_the_jax_backend_gives_the_numpy_summary_for_the_same_seed(
+        imiglucerase: Monograph) -> None:
+    expected = simulate_population(REQUEST, imiglucerase)
+    # 7777 patients a chunk: padded blocks, and a last chunk of another size
+    actual = simulate_population(jax_request(), imiglucerase, chunk_patients=7777)
+    assert (actual.backend, actual.backend_device) == ("jax", "cpu")
+    assert (expected.backend, expected.backend_device) == ("numpy", "cpu")
+    assert actual.band == expected.band
+    assert (actual.share_reaching_90_percent_by_30_min_percent
+            == expected.share_reaching_90_percent_by_30_min_percent)
+    for name in ("cmax_units_per_l", "auc_units_h_per_l", "time_to_90_percent_min",
+                 "time_to_97_percent_min", "dose_units"):
+        got, want = getattr(actual, name), getattr(expected, name)
+        assert got.percentiles == want.percentiles, name
+        assert got.minimum == pytest.approx(want.minimum, rel=EXTREMES_RTOL), name
+        assert got.maximum == pytest.approx(want.maximum, rel=EXTREMES_RTOL), name
+    assert actual.notes[:len(expected.notes)] == expected.notes
+    assert "JAX on cpu" in actual.notes[-1]
+
+
+def test_the_jax_backend_leaves_jax_in_float32_for_everyone_else(
+        imiglucerase: Monograph) -> None:
+    import jax.numpy as jnp
+
+    simulate_population(jax_request(n_patients=100), imiglucerase)
+    assert jnp.asarray(1.0).dtype == jnp.float32
+
+
+def test_auto_picks_jax_only_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ertplan.core import population
+
+    assert resolve_backend("numpy") == "numpy"
+    assert resolve_backend("jax") == "jax"  # on whatever device JAX has (the CPU here)
+    monkeypatch.setattr(population, "jax_platform", lambda: "cpu")
+    assert resolve_backend("auto") == "numpy"
+    monkeypatch.setattr(population, "jax_platform", lambda: "gpu")
+    assert resolve_backend("auto") == "jax"
+    with pytest.raises(InputError, match="numpy, jax or auto"):
+        resolve_backend("cupy")
+
+
+def test_without_jax_auto_falls_back_to_numpy_and_jax_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "jax", None)  # as if JAX were not installed
+    assert resolve_backend("auto") == "numpy"
+    with pytest.raises(InputError, match=r"ertplan\[accel\]") as refused:
+        resolve_backend("jax")
+    assert refused.value.field == "backend"
+
+
+def test_the_numpy_backend_never_imports_jax() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from ertplan.core.monograph import load_monograph, monograph_path\n"
+            "from ertplan.core.population import PopulationRequest, WeightDistribution, "
+            "resolve_backend, simulate_population\n"
+            "simulate_population(PopulationRequest(n_patients=100, seed=1, "
+            "dose_units_per_kg=60, weights=WeightDistribution('fixed', 70), "
+            "backend=resolve_backend('numpy')), load_monograph(monograph_path('imiglucerase')))\n"
+            "print('jax' in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert loaded.stdout.strip() == "False"

@@ -7,6 +7,7 @@ commands that use them.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -142,6 +143,10 @@ def population_command(
         show_default=False)] = None,
     drug: Annotated[str, typer.Option(
         help="Monograph to simulate, e.g. --drug imiglucerase.")] = "imiglucerase",
+    backend: Annotated[str, typer.Option(
+        help="What computes the curves: numpy; jax (pip install 'ertplan[accel]'); or auto, "
+        "jax only when it is installed and sees a GPU, else numpy. E.g. --backend auto. The "
+        "same seed gives the same patients on either.")] = "numpy",
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the summary (percentiles and band) as one JSON object.")] = False,
 ) -> None:
@@ -166,6 +171,7 @@ def population_command(
     from ertplan.core.population import (
         ChunkMapper,
         chunk_bounds,
+        resolve_backend,
         run_locally,
         simulate_population,
     )
@@ -179,6 +185,7 @@ def population_command(
         antibody_clearance_factor=antibody_clearance_factor, percentiles=percentiles),
         monograph, memo)
     memo.save()
+    request = dataclasses.replace(request, backend=resolve_backend(backend))
     chunks = len(chunk_bounds(request.n_patients, chunk_size))
     runner: ChunkMapper = run_locally
     if dask is not None:

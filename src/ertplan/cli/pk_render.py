@@ -91,6 +91,7 @@ def print_population(summary: PopulationSummary, plot: Path | None = None,
          f"×{number(summary.antibody_half_life_factor, 3)} [unverified: illustrative]"),
         (f"90 % of steady state by {number(summary.steady_state_mark_min)} min",
          f"{number(summary.share_reaching_90_percent_by_30_min_percent, 2)} % of patients"),
+        ("Computed with", f"{summary.backend} on {summary.backend_device}"),
     ]
     if plot is not None:
         rows.append(("Plot", str(plot)))

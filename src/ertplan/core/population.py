@@ -13,14 +13,21 @@ depend on order, so the summary is the same for any chunk size, locally or on a 
 memory stays bounded whatever N. Percentiles are nearest-rank percentiles read from the bins: each
 is the centre of the bin holding that rank, within half a bin (``resolution_percent``) of the exact
 value.
+
+Backends. The curves and per-patient figures of a chunk (the hot loop) run on NumPy by default,
+or on JAX (``backend="jax"``: its default device, a GPU when it has one) in float64 with the same
+formulas in the same order. Only they move: the random draws stay on NumPy's seeded generator, so
+a patient is the same whatever the backend. JAX is imported only when its backend runs.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,6 +60,10 @@ _WEIGHT, _HALF_LIFE, _VOLUME, _ANTIBODY = range(4)
 # patients whose curves are evaluated at once inside a chunk (keeps the working set small)
 _CURVE_BLOCK = 8192
 DEFAULT_CHUNK_PATIENTS = 1 << 16
+# most patients JAX evaluates at once; fewer are padded to a power of two (few compilations)
+_JAX_BLOCK = 1 << 16
+Backend = Literal["numpy", "jax"]
+BACKENDS: tuple[Backend, ...] = ("numpy", "jax")
 DEFAULT_PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
 METRICS = ("cmax_units_per_l", "auc_units_h_per_l", "time_to_90_percent_min",
            "time_to_97_percent_min", "dose_units")
@@ -206,6 +217,7 @@ class PopulationRequest:
     antibody_volume_factor: float | None = None
     antibody_clearance_factor: float | None = None
     percentiles: tuple[float, ...] = DEFAULT_PERCENTILES
+    backend: Backend = "numpy"
 
 
 @dataclass(frozen=True)
@@ -244,6 +256,7 @@ class PopulationSpec:
     antibody_half_life_factor: float
     steady_state_mark_min: float
     times_min: tuple[float, ...]
+    backend: Backend = "numpy"
 
 
 @dataclass
@@ -291,6 +304,8 @@ def population_spec(request: PopulationRequest, monograph: Monograph) -> Populat
     for value in request.percentiles:
         if not (math.isfinite(value) and 0 <= value <= 100):
             raise InputError("percentiles", "must be percentages between 0 and 100", value)
+    if request.backend not in BACKENDS:
+        raise InputError("backend", f"must be one of {', '.join(BACKENDS)}", request.backend)
     scenario, _ = antibody_scenario(monograph, True, request.antibody_volume_factor,
                                     request.antibody_clearance_factor)
     pk = monograph.pharmacokinetics
@@ -312,6 +327,7 @@ def population_spec(request: PopulationRequest, monograph: Monograph) -> Populat
         antibody_half_life_factor=scenario.half_life_factor,
         steady_state_mark_min=pk.steady_state_reached_min,
         times_min=tuple(float(t) for t in times),
+        backend=request.backend,
     )
 
 
@@ -346,6 +362,12 @@ def draw_patients(spec: PopulationSpec, start: int, stop: int) -> Patients:
 def simulate_chunk(spec: PopulationSpec, start: int, stop: int) -> Tally:
     """Simulate patients `start` to `stop` - 1 and tally them (a pure function of its inputs)."""
     patients = draw_patients(spec, start, stop)
+    if spec.backend == "jax":
+        return _tally_with_jax(spec, patients)
+    return _tally_with_numpy(spec, patients)
+
+
+def _tally_with_numpy(spec: PopulationSpec, patients: Patients) -> Tally:
     rate = elimination_rate_per_h(patients.half_life_min)
     volume = patients.volume_l_per_kg * patients.weight_kg
     dose = spec.dose_units_per_kg * patients.weight_kg
@@ -361,7 +383,7 @@ def simulate_chunk(spec: PopulationSpec, start: int, stop: int) -> Tally:
     unit_dose = [Infusion(0.0, 1.0, duration_h)]
     offsets = np.arange(len(times_h), dtype=np.int64) * BAND_BINS.count
     band = np.zeros(len(times_h) * BAND_BINS.count, dtype=np.int64)
-    for first in range(0, stop - start, _CURVE_BLOCK):
+    for first in range(0, rate.size, _CURVE_BLOCK):
         part = slice(first, first + _CURVE_BLOCK)
         # activity is linear in dose: the curve of one unit, scaled by each patient's dose
         curves = activity_time_major(times_h, unit_dose, rate[part], volume[part])
@@ -370,7 +392,7 @@ def simulate_chunk(spec: PopulationSpec, start: int, stop: int) -> Tally:
         index += offsets[:, np.newaxis]
         band += np.bincount(index.ravel(), minlength=band.size)
     return Tally(
-        patients=stop - start,
+        patients=rate.size,
         antibody_positive=int(np.count_nonzero(patients.antibody_positive)),
         reaching_90_percent_by_mark=reaching,
         metric_counts=np.stack([METRIC_BINS.histogram(row) for row in metrics]),
@@ -378,6 +400,147 @@ def simulate_chunk(spec: PopulationSpec, start: int, stop: int) -> Tally:
         minimum=metrics.min(axis=1),
         maximum=metrics.max(axis=1),
     )
+
+
+def jax_platform() -> str:
+    """The kind of device JAX computes on ("cpu", "gpu", ...); InputError if JAX is missing."""
+    return str(_jax_modules()[0].default_backend())
+
+
+# what JAX's default_backend() names a GPU (CUDA or ROCm) in the versions ertplan accepts
+_GPU_PLATFORMS = frozenset({"gpu", "cuda", "rocm"})
+
+
+def resolve_backend(requested: str) -> Backend:
+    """The backend that runs: numpy or jax as asked (jax must be installed), or for ``auto``
+    jax when it is installed and computes on a GPU, else numpy (JAX on a CPU is no faster).
+    """
+    if requested == "auto":
+        try:
+            return "jax" if jax_platform() in _GPU_PLATFORMS else "numpy"
+        except InputError:
+            return "numpy"
+    if requested == "jax":
+        jax_platform()  # refuse now, naming the fix, rather than in the first chunk
+        return "jax"
+    if requested == "numpy":
+        return "numpy"
+    raise InputError("backend", "must be numpy, jax or auto", requested)
+
+
+def _jax_modules() -> tuple[Any, Any]:
+    """jax and jax.numpy (untyped here: JAX is optional, and mypy need not read it)."""
+    try:
+        return importlib.import_module("jax"), importlib.import_module("jax.numpy")
+    except ImportError:
+        raise InputError("backend", "jax needs JAX installed: pip install 'ertplan[accel]'",
+                         "jax") from None
+
+
+def _tally_with_jax(spec: PopulationSpec, patients: Patients) -> Tally:
+    """What :func:`_tally_with_numpy` computes, on JAX in float64, block by padded block.
+
+    The formulas and their order are NumPy's; only exp and expm1 are JAX's own, so a figure may
+    differ in its last bits (about 1e-16 of it) and a count only if a value lies that close to a
+    bin's edge.
+    """
+    jax, _ = _jax_modules()
+    count = patients.weight_kg.size
+    block = min(_JAX_BLOCK, 1 << (count - 1).bit_length())
+    kernel = _jax_kernel(spec.times_min, spec.duration_min, spec.dose_units_per_kg,
+                         min(spec.steady_state_mark_min, spec.duration_min), block)
+    metric_counts = np.zeros((len(METRICS), METRIC_BINS.count), dtype=np.int64)
+    band = np.zeros((len(spec.times_min), BAND_BINS.count), dtype=np.int64)
+    minimum = np.full(len(METRICS), np.inf)
+    maximum = np.full(len(METRICS), -np.inf)
+    reaching = 0
+    # float64 for this computation only (JAX's default is float32); older JAX has it elsewhere
+    enable_x64 = (jax.enable_x64 if hasattr(jax, "enable_x64")
+                  else importlib.import_module("jax.experimental").enable_x64)
+    with enable_x64(True):
+        for first in range(0, count, block):
+            part = slice(first, first + block)
+            # padding: a harmless patient (half-life 1 min, 1 L/kg, 1 kg) that the kernel drops
+            inputs = [np.pad(values[part], (0, block - values[part].size), constant_values=1.0)
+                      for values in (patients.half_life_min, patients.volume_l_per_kg,
+                                     patients.weight_kg)]
+            result = kernel(*inputs, min(block, count - first))
+            block_metrics, block_band, block_min, block_max, block_reaching = (
+                np.asarray(value) for value in result)
+            metric_counts += block_metrics
+            band += block_band
+            minimum = np.minimum(minimum, block_min)
+            maximum = np.maximum(maximum, block_max)
+            reaching += int(block_reaching)
+    return Tally(
+        patients=count,
+        antibody_positive=int(np.count_nonzero(patients.antibody_positive)),
+        reaching_90_percent_by_mark=reaching,
+        metric_counts=metric_counts,
+        band_counts=band,
+        minimum=minimum,
+        maximum=maximum,
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _jax_kernel(times_min: tuple[float, ...], duration_min: float, dose_units_per_kg: float,
+                mark_min: float, block: int) -> Any:
+    """A compiled function of (half-lives, volumes per kg, weights, valid count) for `block`
+    patients, giving the metric and band histograms, the extremes and the count reaching 90 %
+    by `mark_min` of the first `valid` patients. It mirrors _tally_with_numpy step by step."""
+    jax, jnp = _jax_modules()
+    duration_h = duration_min / MINUTES_PER_HOUR
+    times_h = np.asarray(times_min, dtype=np.float64) / MINUTES_PER_HOUR
+    # before, during and after the infusion are fixed row ranges (as activity_time_major's)
+    first_during = int(np.searchsorted(times_h, 0.0, side="right"))
+    first_after = int(np.searchsorted(times_h, duration_h, side="right"))
+    ln2 = math.log(2)
+    log_90 = -math.log1p(-NINETY_PERCENT)
+    log_97 = -math.log1p(-NINETY_SEVEN_PERCENT)
+
+    def bin_index(values: Any, bins: LogBins) -> Any:
+        bits = jax.lax.bitcast_convert_type(values, jnp.int64)
+        index = jnp.right_shift(bits, 52 - bins.subbin_bits)
+        index = index - (((1023 + bins.lowest_octave) << bins.subbin_bits) - 1)
+        return jnp.clip(index, 0, bins.count - 1)
+
+    def tally(half_life_min: Any, volume_l_per_kg: Any, weight_kg: Any, valid: Any) -> Any:
+        keep = jnp.arange(block) < valid
+        rate = ln2 / (half_life_min / MINUTES_PER_HOUR)
+        volume = volume_l_per_kg * weight_kg
+        dose = dose_units_per_kg * weight_kg
+        clearance = rate * volume
+        steady_state = dose / duration_h / clearance
+        cmax = steady_state * -jnp.expm1(-rate * duration_h)
+        t90 = log_90 / rate * MINUTES_PER_HOUR
+        t97 = log_97 / rate * MINUTES_PER_HOUR
+        metrics = jnp.stack([cmax, dose / clearance, t90, t97, dose])
+        reaching = jnp.count_nonzero((t90 <= mark_min) & keep)
+        # a padded patient's bins fall in one extra bin past the end, then dropped
+        metric_index = jnp.where(keep, bin_index(metrics, METRIC_BINS), METRIC_BINS.count)
+        metric_index = metric_index + (jnp.arange(len(METRICS)) * (METRIC_BINS.count + 1))[
+            :, None]
+        metric_counts = jnp.bincount(metric_index.ravel(),
+                                     length=len(METRICS) * (METRIC_BINS.count + 1))
+        metric_counts = metric_counts.reshape(len(METRICS), -1)[:, :-1]
+
+        plateau = (1.0 / duration_h) / clearance
+        at_end = plateau * -jnp.expm1(-rate * duration_h)
+        before = jnp.zeros((first_during, block))
+        rising = jnp.expm1(-times_h[first_during:first_after, None] * rate) * -plateau
+        falling = jnp.exp((duration_h - times_h[first_after:, None]) * rate) * at_end
+        curves = jnp.concatenate([before, rising, falling]) * dose
+        band_index = jnp.where(keep, bin_index(curves, BAND_BINS), BAND_BINS.count)
+        band_index = band_index + (jnp.arange(len(times_h)) * (BAND_BINS.count + 1))[:, None]
+        band_counts = jnp.bincount(band_index.ravel(),
+                                   length=len(times_h) * (BAND_BINS.count + 1))
+        band_counts = band_counts.reshape(len(times_h), -1)[:, :-1]
+        minimum = jnp.min(jnp.where(keep, metrics, jnp.inf), axis=1)
+        maximum = jnp.max(jnp.where(keep, metrics, -jnp.inf), axis=1)
+        return metric_counts, band_counts, minimum, maximum, reaching
+
+    return jax.jit(tally)
 
 
 def chunk_bounds(n_patients: int, chunk_patients: int) -> list[tuple[int, int]]:
@@ -451,6 +614,8 @@ class PopulationSummary:
     alerts: tuple[Alert, ...]
     notes: tuple[str, ...]
     verification_note: str = VERIFICATION_NOTE
+    backend: Backend = "numpy"
+    backend_device: str = "cpu"
 
 
 def simulate_population(
@@ -503,7 +668,7 @@ def summarise(request: PopulationRequest, spec: PopulationSpec, tally: Tally,
                                     request.antibody_clearance_factor)[1]
     incidence = monograph.pk_simulation.antibody_incidence
     sampling = monograph.pk_simulation.sampling
-    notes = (
+    notes: tuple[str, ...] = (
         f"Half-life and volume: {sampling.reason}",
         "With both dose and volume per kg, weight cancels out of every activity figure; it "
         "changes only the dose in units.",
@@ -513,6 +678,10 @@ def summarise(request: PopulationRequest, spec: PopulationSpec, tally: Tally,
         f"(metrics) or {BAND_BINS.resolution_percent:.2g} % (band) of the exact value; band "
         f"values below {2.0 ** BAND_BINS.lowest_octave:.1e} U/L are shown as 0.",
     )
+    device = "cpu" if spec.backend == "numpy" else jax_platform()
+    if spec.backend == "jax":
+        notes += (f"Curves and figures computed with JAX on {device} in float64; the patients "
+                  "were drawn by NumPy's generator, as with the NumPy backend.",)
     return PopulationSummary(
         drug=monograph.drug,
         n_patients=spec.n_patients,
@@ -539,4 +708,6 @@ def summarise(request: PopulationRequest, spec: PopulationSpec, tally: Tally,
         band=band,
         alerts=by_severity(alerts),
         notes=notes,
+        backend=spec.backend,
+        backend_device=device,
     )
