@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from ertplan.core.errors import InputError, MonographError
-from ertplan.core.monograph import Fact, Reference, WriteOnce, read_monograph_file
+from ertplan.core.monograph import (
+    Fact,
+    Reference,
+    WriteOnce,
+    read_monograph_file,
+    source_problems,
+    validate_schema,
+)
 
 GOALS_FOLDER = Path(__file__).resolve().parent.parent / "goals"
 
@@ -146,14 +153,7 @@ def goals_path(name: str) -> Path:
 
 def validate_goals(data: dict[str, Any], name: str = "goals") -> Goals:
     """Validate plain data against the schema and the cross-field rules."""
-    from pydantic import TypeAdapter, ValidationError
-
-    try:
-        goals = TypeAdapter(Goals).validate_python(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise MonographError(f"{name}: {where}: {first['msg']}") from None
+    goals = validate_schema(Goals, data, name)
     _check_consistency(goals, name)
     return goals
 
@@ -164,21 +164,7 @@ def load_goals(path: Path) -> Goals:
 
 
 def _check_consistency(goals: Goals, name: str) -> None:
-    problems: list[str] = []
-    facts: list[tuple[str, Fact]] = [
-        ("haemoglobin_molar_mass", goals.haemoglobin_molar_mass),
-        ("organ_normal_volume", goals.organ_normal_volume), ("groups", goals.groups),
-        ("thrombocytopenia", goals.thrombocytopenia), ("schedule", goals.schedule),
-        *((f"analytes.{key}", analyte) for key, analyte in goals.analytes.items()),
-        *((f"goals.{index}", goal) for index, goal in enumerate(goals.goals)),
-        *((f"monitoring.{index}", item) for index, item in enumerate(goals.monitoring)),
-    ]
-    for where, fact in facts:
-        unknown = [key for key in fact.source if key not in goals.references]
-        if not fact.source:
-            problems.append(f"{where}.source: must name at least one reference")
-        if unknown:
-            problems.append(f"{where}.source: unknown reference(s) {', '.join(unknown)}")
+    problems = source_problems(goals, goals.references)
     for index, goal in enumerate(goals.goals):
         if goal.analyte is not None and goal.analyte not in goals.analytes:
             problems.append(f"goals.{index}.analyte: unknown analyte {goal.analyte!r}")

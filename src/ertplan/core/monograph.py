@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import FrozenInstanceError, dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from ertplan.core.errors import InputError, MonographError
 
@@ -19,6 +19,7 @@ Storage = Literal["refrigerated", "room"]
 Stage = Literal["reconstituted", "diluted"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Sources = tuple[str, ...]
+T = TypeVar("T")
 
 # the packaged data files (a folder beside this package; ertplan is installed unzipped)
 MONOGRAPH_FOLDER = Path(__file__).resolve().parent.parent / "monographs"
@@ -446,20 +447,40 @@ def read_monograph_file(path: Path) -> dict[str, Any]:
         raise MonographError(f"{path.name}: not valid TOML: {error}") from None
 
 
-def validate_monograph(data: dict[str, Any], name: str = "monograph") -> Monograph:
-    """Validate plain data against the schema and the cross-field rules.
+def validate_schema(schema: type[T], data: dict[str, Any], name: str) -> T:
+    """Validate plain data of a data file against `schema` (a dataclass of this module's kind).
 
-    Raises :class:`MonographError` naming the first bad field path.
+    Raises :class:`MonographError` naming the file and the first bad field path.
     """
     from pydantic import TypeAdapter, ValidationError
 
     try:
-        monograph = TypeAdapter(Monograph).validate_python(data)
+        return TypeAdapter(schema).validate_python(data)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
         extra = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
         raise MonographError(f"{name}: {where}: {first['msg']}{extra}") from None
+
+
+def source_problems(document: object, references: dict[str, Reference]) -> list[str]:
+    """Every fact group of a data file that names no source, or a source it does not define."""
+    problems = []
+    for where, fact in _facts(document):
+        unknown = [key for key in fact.source if key not in references]
+        if not fact.source:
+            problems.append(f"{where}.source: must name at least one reference")
+        if unknown:
+            problems.append(f"{where}.source: unknown reference(s) {', '.join(unknown)}")
+    return problems
+
+
+def validate_monograph(data: dict[str, Any], name: str = "monograph") -> Monograph:
+    """Validate plain data against the schema and the cross-field rules.
+
+    Raises :class:`MonographError` naming the first bad field path.
+    """
+    monograph = validate_schema(Monograph, data, name)
     _check_consistency(monograph, name)
     return monograph
 
@@ -470,13 +491,7 @@ def load_monograph(path: Path) -> Monograph:
 
 
 def _check_consistency(monograph: Monograph, name: str) -> None:
-    problems: list[str] = []
-    for where, fact in _facts(monograph):
-        unknown = [key for key in fact.source if key not in monograph.references]
-        if not fact.source:
-            problems.append(f"{where}.source: must name at least one reference")
-        if unknown:
-            problems.append(f"{where}.source: unknown reference(s) {', '.join(unknown)}")
+    problems = source_problems(monograph, monograph.references)
     if not monograph.products:
         problems.append("products: at least one vial size is needed")
     for index, product in enumerate(monograph.products):
@@ -518,8 +533,8 @@ def _check_consistency(monograph: Monograph, name: str) -> None:
         raise MonographError(f"{name}: {problems[0]}")
 
 
-def _facts(monograph: Monograph) -> list[tuple[str, Fact]]:
-    """Every fact group of the monograph with its field path."""
+def _facts(document: object) -> list[tuple[str, Fact]]:
+    """Every fact group of a data file's document with its field path."""
     found: list[tuple[str, Fact]] = []
 
     def visit(value: object, where: str) -> None:
@@ -535,5 +550,5 @@ def _facts(monograph: Monograph) -> list[tuple[str, Fact]]:
             for name in value.__dataclass_fields__:
                 visit(getattr(value, name), f"{where}.{name}" if where else name)
 
-    visit(monograph, "")
+    visit(document, "")
     return found
