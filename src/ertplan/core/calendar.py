@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from ertplan.core.alerts import Alert, by_severity, make_alert
 from ertplan.core.dosing import (
@@ -462,10 +462,12 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
     shift = _field_bits(problem)
     # per infusion: each choice's deviation; its own cost, waste (field 3), |change| (field 1) and
     # vials (field 0); and a floor of that cost, field by field (computed once per distinct dose)
-    per_dose: dict[tuple[int, int, int | None], tuple[list[int], list[int], int]] = {}
+    per_dose: dict[tuple[int, int, int | None], tuple[list[int], list[int], int, int]] = {}
     deltas: list[list[int]] = []
     own_costs: list[list[int]] = []
     floors: list[int] = []
+    kinds: list[int] = []  # infusions of the same kind have the same choices and costs
+    kind_infos: list[_KindInfo] = []
     for cands, dose_mu, fixed in zip(problem.candidates, problem.prescribed_mu, problem.fixed,
                                      strict=True):
         known = per_dose.get((id(cands), dose_mu, fixed))
@@ -477,10 +479,19 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
             floor = ((min(c.waste_mu for c in chosen) << (3 * shift))
                      + (min(abs(c.given_mu - dose_mu) for c in chosen) << shift)
                      + min(c.vial_count for c in chosen))
-            known = per_dose[(id(cands), dose_mu, fixed)] = (row, costs, floor)
+            kind_infos.append(_kind_info(cands, row, fixed))
+            known = per_dose[(id(cands), dose_mu, fixed)] = (row, costs, floor,
+                                                               len(kind_infos) - 1)
         deltas.append(known[0])
         own_costs.append(known[1])
         floors.append(known[2])
+        kinds.append(known[3])
+    if shortcuts:
+        # a calendar repeating the best choices for one window reaches, most often, a cost no
+        # calendar can beat: then it is optimal and no search is needed
+        bound, tiled = _bound_and_tiling(problem, kinds, kind_infos, shift)
+        if _packed_cost(problem, tiled, deltas, own_costs, shift) == bound:
+            return tiled, True
     closing: list[list[tuple[int, int]]] = [[] for _ in range(count)]
     keep = [index + 1 for index in range(count)]
     for (first, last), tolerance in zip(problem.windows, problem.window_tolerance_mu,
@@ -615,19 +626,330 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
             index = last + 1
         return states, back, proven
 
+    def traced(states: dict[tuple[int, ...], int], back: list[Pointers]) -> tuple[int, ...]:
+        state = min(states, key=states.__getitem__)
+        picked = [0] * count
+        for index in range(count - 1, -1, -1):
+            state, picked[index] = back[index][state]
+        return tuple(picked)
+
+    if shortcuts:
+        # many open states (three infusions a week): the same programme on arrays, every state
+        vectorised = _solve_on_arrays(problem, deltas, keep, closing, contexts)
+        if vectorised is not None:
+            return vectorised, True
+
     incumbent = None
     widest = max(len(row) for row in deltas) ** max(
         index + 1 - keep[index] for index in range(count))  # a bound of the open states
     if shortcuts and widest > SCOUTED_STATES:
         # a quick calendar keeping only a few states gives the bound for the exact programme
-        scouted, _, _ = programme(SCOUTED_STATES, None)
-        incumbent = min(scouted.values())
+        scouted, scouted_back, _ = programme(SCOUTED_STATES, None)
+        quick = traced(scouted, scouted_back)
+        incumbent = _packed_cost(problem, quick, deltas, own_costs, shift)
+        # when it reaches a lower bound of every calendar's cost it is optimal: no exact search
+        if incumbent == bound:
+            return quick, True
     states, back, proven = programme(MAX_STATES, incumbent)
-    state = min(states, key=states.__getitem__)
+    return traced(states, back), proven
+
+
+def lower_bound(problem: RoundingProblem) -> Objective:
+    """A value of :func:`objective` that no calendar of `problem` can beat (lexicographically).
+
+    :func:`solve` returns a calendar reaching it as optimal without searching further.
+    """
+    shift = _field_bits(problem)
+    kinds: list[int] = []
+    infos: list[_KindInfo] = []
+    known: dict[tuple[int, int, int | None], int] = {}
+    for cands, dose_mu, fixed in zip(problem.candidates, problem.prescribed_mu, problem.fixed,
+                                     strict=True):
+        kind = known.get((id(cands), dose_mu, fixed))
+        if kind is None:
+            infos.append(_kind_info(cands, [c.given_mu - dose_mu for c in cands], fixed))
+            kind = known[(id(cands), dose_mu, fixed)] = len(infos) - 1
+        kinds.append(kind)
+    bound = _bound_and_tiling(problem, kinds, infos, shift)[0] if kinds else 0
+    mask = (1 << shift) - 1
+    excess, waste, within, change, vials = ((bound >> (field * shift)) & mask
+                                            for field in (4, 3, 2, 1, 0))
+    return excess, waste, within, change, vials
+
+
+def _packed_cost(problem: RoundingProblem, choices: Sequence[int], deltas: Sequence[list[int]],
+                 own_costs: Sequence[list[int]], shift: int) -> int:
+    """:func:`objective` packed into one integer the way :func:`solve` packs it."""
+    total = sum(own_costs[index][choice] for index, choice in enumerate(choices))
+    before = list(itertools.accumulate(
+        (deltas[index][choice] for index, choice in enumerate(choices)), initial=0))
+    for (first, last), tolerance in zip(problem.windows, problem.window_tolerance_mu,
+                                        strict=True):
+        deviation = abs(before[last + 1] - before[first])
+        total += (max(0, deviation - tolerance) << (4 * shift)) + (deviation << (2 * shift))
+    return total
+
+
+# the array programme runs where a step has at least this many (state, choice) pairs, and at most
+# the second many (beyond, the programme above, with its pruning, does better)
+_ARRAY_STATES = (512, 1 << 15)
+
+
+def _solve_on_arrays(problem: RoundingProblem, deltas: Sequence[list[int]], keep: Sequence[int],
+                     closing: Sequence[list[tuple[int, int]]],
+                     contexts: Sequence[object]) -> tuple[int, ...] | None:
+    """The exact programme of :func:`solve` on numpy arrays, every open state kept (no pruning).
+
+    A state is the choices held, as a mixed-radix number (the oldest choice most significant); the
+    cost is three int64 fields compared lexicographically: (excess, waste), deviation within, and
+    (change, vials). None where the states are too few to gain or too many, or a field would not
+    fit 62 bits.
+    """
+    count = len(deltas)
+    options = [range(len(row)) if fixed is None else (fixed,)
+               for row, fixed in zip(deltas, problem.fixed, strict=True)]
+    radix = [len(choices) for choices in options]
+    sizes, held_size = [], 1
+    for index in range(count):
+        sizes.append(held_size * radix[index])
+        held_size = math.prod(radix[keep[index]:index + 1])
+    if not _ARRAY_STATES[0] <= max(sizes) <= _ARRAY_STATES[1]:
+        return None
+    widest_delta = [max(abs(deltas[i][c]) for c in options[i]) for i in range(count)]
+    window_bits = sum(sum(widest_delta[first:last + 1])
+                      for first, last in problem.windows).bit_length() + 1
+    cands = problem.candidates
+    waste_bits = sum(max(cands[i][c].waste_mu for c in options[i])
+                     for i in range(count)).bit_length() + 1
+    vial_bits = sum(max(cands[i][c].vial_count for c in options[i])
+                    for i in range(count)).bit_length() + 1
+    change_bits = sum(widest_delta).bit_length() + 1
+    if window_bits + waste_bits > 62 or change_bits + vial_bits > 62:
+        return None
+    import numpy as np
+
+    step_deltas = [np.array([deltas[i][c] for c in options[i]], dtype=np.int64)
+                   for i in range(count)]
+    # each choice's own cost in the three fields (its deviation within is 0)
+    own = [[np.array([cands[i][c].waste_mu for c in options[i]], dtype=np.int64),
+            np.zeros(radix[i], dtype=np.int64),
+            np.array([(abs(deltas[i][c]) << vial_bits) + cands[i][c].vial_count
+                      for c in options[i]], dtype=np.int64)] for i in range(count)]
+    never = np.iinfo(np.int64).max
+    fields = [np.zeros(1, dtype=np.int64) for _ in range(3)]
+    total = np.zeros(1, dtype=np.int64)  # per state, the sum of the held choices' deviations
+    held: list[int] = []
+    held_from = 0
+    steps: list[tuple[int, int, object]] = [(0, 1, 0)] * count  # kept states, radix, pointers
+    seen: dict[tuple[object, bytes], int] = {}
+    history: dict[int, tuple[list[Any], Any, list[int]]] = {}
+    index = 0
+    while index < count:
+        states, width = len(fields[0]), radix[index]
+        step = [field[:, None] + mine[None, :] for field, mine in zip(fields, own[index],
+                                                                       strict=True)]
+        reached = total[:, None] + step_deltas[index][None, :]
+        if closing[index]:
+            everything = np.arange(states, dtype=np.int64)
+            for first, tolerance in closing[index]:
+                # the held choices before the window's first infusion are taken off the sum
+                before_first = np.zeros(states, dtype=np.int64)
+                stride = math.prod(radix[i] for i in held)
+                for infusion in held[:first - held_from]:
+                    stride //= radix[infusion]
+                    before_first = before_first + step_deltas[infusion][
+                        (everything // stride) % radix[infusion]]
+                deviation = np.abs(reached - before_first[:, None])
+                step[0] = step[0] + (np.maximum(deviation - tolerance, 0) << waste_bits)
+                step[1] = step[1] + deviation
+        dropped = held[:keep[index] - held_from]
+        held = [*held, index][keep[index] - held_from:]
+        held_from = keep[index]
+        if not held:  # nothing is held on: the one cheapest (state, choice)
+            at = _lexicographic_argmin(np, [field.reshape(-1, 1) for field in step], never)
+            chosen = int(at[0])
+            fields = [field.reshape(-1)[chosen:chosen + 1] for field in step]
+            total = np.zeros(1, dtype=np.int64)
+            steps[index] = (0, width, chosen)
+        else:
+            kept = math.prod(radix[i] for i in held[:-1])
+            cubes = [field.reshape(states // kept, kept, width) for field in step]
+            pointers = _lexicographic_argmin(np, cubes, never)
+            fields = [np.take_along_axis(cube, pointers[None], axis=0)[0].ravel()
+                      for cube in cubes]
+            # the dropped choices' deviations leave the held sum
+            dropped_sum = np.zeros(states // kept, dtype=np.int64)
+            place = np.arange(states // kept, dtype=np.int64)
+            stride = states // kept
+            for infusion in dropped:
+                stride //= radix[infusion]
+                dropped_sum = dropped_sum + step_deltas[infusion][(place // stride)
+                                                                 % radix[infusion]]
+            total = (np.take_along_axis(reached.reshape(states // kept, kept, width),
+                                        pointers[None], axis=0)[0] - dropped_sum[pointers]
+                     ).ravel()
+            steps[index] = (kept, width, pointers.ravel())
+
+        # the same relative costs after the same kind of step: the steps repeat with a period
+        lowest = [int(field.min()) for field in fields]
+        key = (contexts[index], b"".join((field - least).tobytes()
+                                         for field, least in zip(fields, lowest, strict=True)))
+        earlier = seen.get(key)
+        if earlier is None or any(contexts[j] != contexts[index]
+                                  for j in range(earlier + 1, index)):
+            seen[key] = index
+            history[index] = (fields, total, lowest)
+            index += 1
+            continue
+        period = index - earlier
+        growth = [now - then for now, then in zip(lowest, history[earlier][2], strict=True)]
+        last = index
+        while last + 1 < count and contexts[last + 1] == contexts[index]:
+            last += 1
+        for later in range(index + 1, last + 1):
+            steps[later] = steps[later - period]
+        like = earlier + (last - earlier) % period
+        periods = (last - like) // period
+        fields = [field + periods * rise for field, rise in zip(history[like][0], growth,
+                                                                 strict=True)]
+        total = history[like][1]
+        held = list(range(keep[last], last + 1))
+        held_from = keep[last]
+        seen.clear()
+        history.clear()
+        index = last + 1
+    last = int(_lexicographic_argmin(np, [field.reshape(-1, 1) for field in fields], never)[0])
+    state = last
     picked = [0] * count
     for index in range(count - 1, -1, -1):
-        state, picked[index] = back[index][state]
-    return tuple(picked), proven
+        kept, width, pointers = steps[index]
+        if kept == 0:
+            assert isinstance(pointers, int)
+            state, choice = divmod(pointers, width)
+        else:
+            assert isinstance(pointers, np.ndarray)
+            state, choice = int(pointers[state]) * kept + state // width, state % width
+        picked[index] = options[index][choice]
+    return tuple(picked)
+
+
+def _lexicographic_argmin(np: Any, cubes: Sequence[Any], never: int) -> Any:
+    """Along the first axis, the first index whose fields are lexicographically least."""
+    masked = cubes[0]
+    for following in cubes[1:]:
+        masked_best = masked.min(axis=0)
+        masked = np.where(masked == masked_best[None], following, never)
+    return masked.argmin(axis=0)
+
+
+# a window whose reachable totals would exceed this many values gets the trivial bound 0
+_BOUND_SUMS = 4096
+
+# one kind of infusion: its choices' deviations (all allowed, then least-waste only, each with its
+# |change|, vials and choice), its least waste, and its own best (|change|, vials, choice)
+_Lean = tuple[tuple[int, int, int, int], ...]
+_KindInfo = tuple[frozenset[int], _Lean, int, tuple[int, int, int]]
+_Block = tuple[int, int, tuple[int, ...]]  # a window's least (change, vials) and its choices
+
+
+def _kind_info(cands: Sequence[Candidate], row: Sequence[int], fixed: int | None) -> _KindInfo:
+    allowed = range(len(cands)) if fixed is None else (fixed,)
+    fewest = min(cands[choice].waste_mu for choice in allowed)
+    lean = tuple((row[choice], abs(row[choice]), cands[choice].vial_count, choice)
+                 for choice in allowed if cands[choice].waste_mu == fewest)
+    best = min((change, vials, choice) for _, change, vials, choice in lean)
+    return frozenset(row[choice] for choice in allowed), lean, fewest, best
+
+
+def _bound_and_tiling(problem: RoundingProblem, kinds: Sequence[int],
+                      infos: Sequence[_KindInfo], shift: int) -> tuple[int, tuple[int, ...]]:
+    """A cost no calendar of `problem` can beat (packed like :func:`solve`'s), and a calendar
+    that often reaches it: the best choices for one window, repeated window after window.
+
+    The bound, criterion by criterion: each window's least excess over every choice; each
+    infusion's least waste; then, using only least-waste choices (a calendar using any other
+    already costs more), each window's least deviation; then, with every window at its least
+    deviation, the least change and vials of disjoint windows (and of each infusion outside them).
+    """
+    windows = problem.windows
+    excess = within = 0
+    by_window: dict[tuple[object, ...], tuple[int, int, _Block | None]] = {}
+    blocks: list[tuple[int, int, _Block | None]] = []
+    covered_from = len(kinds)
+    # from the last window back, so that ties are broken as the programme breaks them (the
+    # calendar ends like the programme's, which keeps the first of equal final states)
+    for (first, last), tolerance in zip(reversed(windows), reversed(problem.window_tolerance_mu),
+                                        strict=True):
+        key = (tolerance, *kinds[first:last + 1])
+        known = by_window.get(key)
+        if known is None:
+            known = by_window[key] = _window_bound(
+                [infos[kind] for kind in kinds[first:last + 1]], tolerance)
+        excess += known[0]
+        within += known[1]
+        if last < covered_from:  # the disjoint windows, from the last one back
+            blocks.append((first, last, known[2]))
+            covered_from = first
+    waste = sum(infos[kind][2] for kind in kinds)
+    change = vials = 0
+    tiled = [-1] * len(kinds)
+    for first, last, best in blocks:
+        if best is None:
+            continue
+        change += best[0]
+        vials += best[1]
+        tiled[first:last + 1] = best[2]
+    count = len(kinds)
+    for index in range(count - 1, -1, -1):
+        kind = kinds[index]
+        if tiled[index] >= 0:
+            continue
+        own = infos[kind][3]
+        change += own[0]
+        vials += own[1]
+        # before the first window taken whole, repeat the calendar one window on
+        period = next((last - first + 1 for first, last, _ in reversed(blocks) if first > index),
+                      count)
+        tiled[index] = (tiled[index + period] if index + period < count
+                        and kinds[index + period] == kind else own[2])
+    bound = ((excess << (4 * shift)) + (waste << (3 * shift)) + (within << (2 * shift))
+             + (change << shift) + vials)
+    return bound, tuple(tiled)
+
+
+def _window_bound(infos: Sequence[_KindInfo], tolerance: int) -> tuple[int, int, _Block | None]:
+    """One window's least excess over every choice, least deviation over least-waste choices,
+    and the least (change, vials, choices) of least-waste choices at that deviation (None where
+    the totals would be too many to list; the bounds are then 0)."""
+    reach = {0}
+    for info in infos:
+        reach = {total + deviation for total in reach for deviation in info[0]}
+        if len(reach) > _BOUND_SUMS:
+            return 0, 0, None
+    least_excess = min(max(0, abs(total) - tolerance) for total in reach)
+    lean: dict[int, tuple[int, int, tuple[int, ...]]] = {0: (0, 0, ())}
+    for info in infos:
+        following: dict[int, tuple[int, int, tuple[int, ...]]] = {}
+        for total, (change, vials, choices) in lean.items():
+            for deviation, own_change, own_vials, choice in info[1]:
+                reached = total + deviation
+                value = (change + own_change, vials + own_vials, (*choices, choice))
+                known = following.get(reached)
+                if known is None or value[:2] < known[:2]:
+                    following[reached] = value
+        lean = following
+        if len(lean) > _BOUND_SUMS:
+            return least_excess, 0, None
+    least = min(abs(total) for total in lean)
+    change, vials, choices = min((lean[total] for total in lean if abs(total) == least),
+                                 key=lambda v: v[:2])
+    # repeated window after window, any order of a window's choices keeps every window's total;
+    # the cheapest last, since the infusions before the first whole window repeat the last ones
+    own = {choice: (own_change, own_vials) for info in infos
+           for _, own_change, own_vials, choice in info[1]}
+    ordered = tuple(sorted(choices, key=own.__getitem__, reverse=True)) if len(set(
+        map(id, infos))) == 1 else choices
+    return least_excess, least, (change, vials, ordered)
 
 
 def _field_bits(problem: RoundingProblem) -> int:
