@@ -259,8 +259,9 @@ def infusion_dates(
             day += timedelta(days=every_days)
     else:
         wanted = set(weekdays)
+        first_weekday = start.weekday()
         scheduled = [start + timedelta(days=offset) for offset in range((end - start).days + 1)
-                     if (start + timedelta(days=offset)).weekday() in wanted]
+                     if (first_weekday + offset) % 7 in wanted]
     planned: list[tuple[date, date | None]] = []
     missed: list[MissedInfusion] = []
     for index, due in enumerate(scheduled):
@@ -702,8 +703,8 @@ def _solve_on_arrays(problem: RoundingProblem, deltas: Sequence[list[int]], keep
 
     A state is the choices held, as a mixed-radix number (the oldest choice most significant); the
     cost is three int64 fields compared lexicographically: (excess, waste), deviation within, and
-    (change, vials). None where the states are too few to gain or too many, or a field would not
-    fit 62 bits.
+    (change, vials), the last two as one where they fit. None where the states are too few to gain
+    or too many, or a field would not fit 62 bits.
     """
     count = len(deltas)
     options = [range(len(row)) if fixed is None else (fixed,)
@@ -730,13 +731,19 @@ def _solve_on_arrays(problem: RoundingProblem, deltas: Sequence[list[int]], keep
 
     step_deltas = [np.array([deltas[i][c] for c in options[i]], dtype=np.int64)
                    for i in range(count)]
-    # each choice's own cost in the three fields (its deviation within is 0)
-    own = [[np.array([cands[i][c].waste_mu for c in options[i]], dtype=np.int64),
-            np.zeros(radix[i], dtype=np.int64),
-            np.array([(abs(deltas[i][c]) << vial_bits) + cands[i][c].vial_count
-                      for c in options[i]], dtype=np.int64)] for i in range(count)]
+    # the deviation within shares the last field when the three fit in it
+    within_shift = change_bits + vial_bits
+    shared = within_shift + window_bits <= 62
+    own = []
+    for i in range(count):
+        first_field = np.array([cands[i][c].waste_mu for c in options[i]], dtype=np.int64)
+        last_field = np.array([(abs(deltas[i][c]) << vial_bits) + cands[i][c].vial_count
+                               for c in options[i]], dtype=np.int64)
+        own.append([first_field, last_field] if shared else
+                   [first_field, np.zeros(radix[i], dtype=np.int64), last_field])
+    within_field = 1
     never = np.iinfo(np.int64).max
-    fields = [np.zeros(1, dtype=np.int64) for _ in range(3)]
+    fields = [np.zeros(1, dtype=np.int64) for _ in own[0]]
     total = np.zeros(1, dtype=np.int64)  # per state, the sum of the held choices' deviations
     held: list[int] = []
     held_from = 0
@@ -761,7 +768,8 @@ def _solve_on_arrays(problem: RoundingProblem, deltas: Sequence[list[int]], keep
                         (everything // stride) % radix[infusion]]
                 deviation = np.abs(reached - before_first[:, None])
                 step[0] = step[0] + (np.maximum(deviation - tolerance, 0) << waste_bits)
-                step[1] = step[1] + deviation
+                step[within_field] = step[within_field] + (
+                    deviation << within_shift if shared else deviation)
         dropped = held[:keep[index] - held_from]
         held = [*held, index][keep[index] - held_from:]
         held_from = keep[index]
@@ -774,9 +782,10 @@ def _solve_on_arrays(problem: RoundingProblem, deltas: Sequence[list[int]], keep
         else:
             kept = math.prod(radix[i] for i in held[:-1])
             cubes = [field.reshape(states // kept, kept, width) for field in step]
-            pointers = _lexicographic_argmin(np, cubes, never)
-            fields = [np.take_along_axis(cube, pointers[None], axis=0)[0].ravel()
-                      for cube in cubes]
+            pointers = _lexicographic_argmin(np, cubes, never).ravel()
+            # the flat position of each new state's best predecessor in the (state, choice) grid
+            chosen_at = pointers * (kept * width) + np.arange(kept * width, dtype=np.int64)
+            fields = [field.ravel()[chosen_at] for field in step]
             # the dropped choices' deviations leave the held sum
             dropped_sum = np.zeros(states // kept, dtype=np.int64)
             place = np.arange(states // kept, dtype=np.int64)
@@ -785,10 +794,8 @@ def _solve_on_arrays(problem: RoundingProblem, deltas: Sequence[list[int]], keep
                 stride //= radix[infusion]
                 dropped_sum = dropped_sum + step_deltas[infusion][(place // stride)
                                                                  % radix[infusion]]
-            total = (np.take_along_axis(reached.reshape(states // kept, kept, width),
-                                        pointers[None], axis=0)[0] - dropped_sum[pointers]
-                     ).ravel()
-            steps[index] = (kept, width, pointers.ravel())
+            total = reached.ravel()[chosen_at] - dropped_sum[pointers]
+            steps[index] = (kept, width, pointers)
 
         # the same relative costs after the same kind of step: the steps repeat with a period
         lowest = [int(field.min()) for field in fields]
@@ -954,8 +961,9 @@ def _window_bound(infos: Sequence[_KindInfo], tolerance: int) -> tuple[int, int,
 
 def _field_bits(problem: RoundingProblem) -> int:
     """Bits per criterion so that no sum of one criterion spills into the next."""
+    distinct = {id(cands): cands for cands in problem.candidates}.values()  # shared per dose
     largest_candidate = max(max(c.given_mu + c.waste_mu + c.vial_count for c in cands)
-                            for cands in problem.candidates)
+                            for cands in distinct)
     largest_window = max((last - first + 1 for first, last in problem.windows), default=1)
     bound = (largest_candidate + max(problem.prescribed_mu)) * len(problem.candidates) * (
         largest_window + 1)
@@ -1035,6 +1043,7 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
                     first_stock: tuple[int, Mapping[int, int]] | None = None
                     ) -> RoundingProblem:
         prescribed = prescribed_for(known)
+        before = list(itertools.accumulate(prescribed, initial=0))
         candidates = [
             _stock_candidates(dose_mu, first_stock[1], infusion_tolerance)
             if first_stock is not None and index == first_stock[0] else
@@ -1043,7 +1052,7 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
         return RoundingProblem(
             prescribed_mu=tuple(prescribed), candidates=tuple(candidates), windows=windows,
             window_tolerance_mu=tuple(
-                round(sum(prescribed[first:last + 1]) * window_tolerance / 100)
+                round((before[last + 1] - before[first]) * window_tolerance / 100)
                 for first, last in windows),
             fixed=tuple(fixed))
 
@@ -1137,22 +1146,26 @@ def _assemble(
 ) -> TreatmentCalendar:
     prescribed = problem.prescribed_mu
     infusions = []
-    any_whole: dict[int, bool] = {}  # by candidate list, shared by the infusions of one dose
+    # what an infusion reports depends only on its dose and choice: computed once for each pair
+    # (a constant dose repeats a few pairs all year)
+    reported: dict[tuple[int, int, int], tuple[float, float, float, int, float, Rounding]] = {}
     for index, ((day, shifted_from), candidate) in enumerate(zip(dates, picked, strict=True)):
         options = problem.candidates[index]
-        whole_possible = any_whole.get(id(options))
-        if whole_possible is None:
-            whole_possible = any_whole[id(options)] = any(c.whole for c in options)
-        rounding: Rounding = "whole-vials" if candidate.whole else (
-            "exact-keeps-window" if whole_possible else "exact-no-whole-vial")
+        key = (id(options), id(candidate), prescribed[index])
+        known = reported.get(key)
+        if known is None:
+            rounding: Rounding = "whole-vials" if candidate.whole else (
+                "exact-keeps-window" if any(c.whole for c in options) else "exact-no-whole-vial")
+            known = reported[key] = (
+                prescribed[index] / _MILLI, _units(candidate.given_mu),
+                100 * candidate.given_mu / prescribed[index],
+                (candidate.given_mu + candidate.waste_mu) // _MILLI, candidate.waste_mu / _MILLI,
+                rounding)
         infusions.append(PlannedInfusion(
             date=day, shifted_from=shifted_from, weight_kg=weights[index],
-            prescribed_units=prescribed[index] / _MILLI, units=_units(candidate.given_mu),
-            percent_of_prescribed=100 * candidate.given_mu / prescribed[index],
-            vials=candidate.vials,
-            vial_units_total=(candidate.given_mu + candidate.waste_mu) // _MILLI,
-            waste_units=candidate.waste_mu / _MILLI, rounding=rounding,
-            from_stock=from_stock[index]))
+            prescribed_units=known[0], units=known[1], percent_of_prescribed=known[2],
+            vials=candidate.vials, vial_units_total=known[3], waste_units=known[4],
+            rounding=known[5], from_stock=from_stock[index]))
     window_reports = []
     given_before = list(itertools.accumulate((c.given_mu for c in picked), initial=0))
     wanted_before = list(itertools.accumulate(prescribed, initial=0))
@@ -1168,9 +1181,11 @@ def _assemble(
 
     waste_mu = sum(c.waste_mu for c in picked)
     opened = sum(i.vial_units_total for i in infusions)
-    baseline = [_plain_cover(p, sizes) for p in prescribed]
-    baseline_waste_mu = sum(max(0, b.total_units * _MILLI - p)
-                            for b, p in zip(baseline, prescribed, strict=True))
+    covers = {dose_mu: _plain_cover(dose_mu, sizes) for dose_mu in set(prescribed)}
+    baseline = [covers[dose_mu] for dose_mu in prescribed]
+    baseline_waste = {dose_mu: max(0, cover.total_units * _MILLI - dose_mu)
+                      for dose_mu, cover in covers.items()}
+    baseline_waste_mu = sum(baseline_waste[dose_mu] for dose_mu in prescribed)
     alerts = alerts + _rounding_alerts(monograph, infusions, window_reports, infusion_tolerance,
                                        window_tolerance)
     stability = _reconstituted_hours(monograph)
