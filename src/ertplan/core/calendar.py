@@ -16,10 +16,19 @@ one per infusion minimising, in this order (a lexicographic objective):
 Raw deviation cannot come first: the exact dose always deviates by zero, so it would always win and
 no vial would ever be saved. Within the tolerance (the label's "not substantially") waste decides.
 
-The optimum is found by dynamic programming over the choices still inside an open window (one
-earlier infusion for every 2 weeks, three for weekly), which is exact; tests compare it with an
-exhaustive search over every whole-vial amount in tolerance. Amounts are integers of milli-units so
-that ties are exact. Dates are inputs: nothing here reads the clock.
+The optimum is proven exactly, the cheapest way first; tests compare each way with an
+exhaustive search over every whole-vial amount in tolerance:
+
+* a calendar repeating one window's best choices window after window (the periodic optimum of a
+  constant dose, e.g. 2800/2600 U alternating for 2700 U) reaches a lower bound that no calendar
+  can beat (:func:`lower_bound`): it is optimal without any search;
+* otherwise dynamic programming over the choices still inside an open window (one earlier infusion
+  for every 2 weeks, three for weekly, eleven for 3 times weekly), on numpy arrays where a step has
+  hundreds to tens of thousands of states, else on dictionaries with pruning; steps that repeat (a
+  constant dose on a regular schedule) are skipped once their relative costs recur.
+
+Amounts are integers of milli-units so that ties are exact. Dates are inputs: nothing here reads
+the clock.
 """
 
 from __future__ import annotations
@@ -449,8 +458,11 @@ def solve_exhaustively(problem: RoundingProblem) -> tuple[int, ...]:
 def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[int, ...], bool]:
     """The choice per infusion minimising :func:`objective`, and whether optimality is proven.
 
-    `shortcuts` reuses transitions between steps of the same kind and skips steps that repeat
-    (a constant dose on a regular schedule); tests compare it with the plain programme.
+    `shortcuts` first tries a calendar repeating one window's best choices against
+    :func:`lower_bound` (returned as optimal when it reaches it), runs the programme on arrays
+    where many states are open, reuses transitions between steps of the same kind and skips steps
+    that repeat (a constant dose on a regular schedule); tests compare it with the plain programme
+    and with exhaustive search.
 
     Dynamic programming: after infusion j the state is the choices of the infusions that belong
     to a window still open (closing after j); a window's cost is added when it closes. The five
@@ -1227,7 +1239,8 @@ def _assemble(
         baseline_waste_total_units=baseline_waste_mu / _MILLI,
         waste_saved_units=(baseline_waste_mu - waste_mu) / _MILLI,
         vial_sharing=_sharing_basis(monograph, stability, [d for d, _ in dates]),
-        optimality=("optimal: exact dynamic programme over every 4-week window" if proven else
+        optimality=("optimal: proven over every 4-week window (a lower bound reached, or an exact "
+                    "dynamic programme)" if proven else
                     f"not proven optimal: more than {MAX_STATES} open-window states, the "
                     "cheapest were kept (beam search)"),
         stock=stock_report,
