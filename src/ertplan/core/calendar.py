@@ -672,6 +672,8 @@ def lower_bound(problem: RoundingProblem) -> Objective:
 
     :func:`solve` returns a calendar reaching it as optimal without searching further.
     """
+    if not problem.candidates:
+        return 0, 0, 0, 0, 0
     shift = _field_bits(problem)
     kinds: list[int] = []
     infos: list[_KindInfo] = []
@@ -683,7 +685,7 @@ def lower_bound(problem: RoundingProblem) -> Objective:
             infos.append(_kind_info(cands, [c.given_mu - dose_mu for c in cands], fixed))
             kind = known[(id(cands), dose_mu, fixed)] = len(infos) - 1
         kinds.append(kind)
-    bound = _bound_and_tiling(problem, kinds, infos, shift)[0] if kinds else 0
+    bound = _bound_and_tiling(problem, kinds, infos, shift)[0]
     mask = (1 << shift) - 1
     excess, waste, within, change, vials = ((bound >> (field * shift)) & mask
                                             for field in (4, 3, 2, 1, 0))
@@ -807,7 +809,7 @@ def _solve_on_arrays(problem: RoundingProblem, deltas: Sequence[list[int]], keep
                 dropped_sum = dropped_sum + step_deltas[infusion][(place // stride)
                                                                  % radix[infusion]]
             total = reached.ravel()[chosen_at] - dropped_sum[pointers]
-            steps[index] = (kept, width, pointers)
+            steps[index] = (kept, width, pointers.astype(np.int32))  # kept per step: compact
 
         # the same relative costs after the same kind of step: the steps repeat with a period
         lowest = [int(field.min()) for field in fields]
