@@ -7,7 +7,10 @@ Three measurements, all in this one process so that machine load hits them alike
 3. small calendars (8 to 12 weeks, where trying every combination finishes): the planner against
    ``solve_exhaustively``, reported as a speed ratio after checking both reach the same optimum.
 
-    python benchmarks/calendar.py [--patients 2000] [--seed 1]
+    python benchmarks/calendar.py [--patients 2000] [--seed 1] [--baseline OLD_CHECKOUT]
+
+With ``--baseline``, the same population is then planned by another checkout's ``src`` (e.g. a
+``git worktree`` of main) in a child process of this run, and the speed-ups are printed as ratios.
 
 Weights are drawn as a clinic records them (0.1 kg), doses per kg from the labelled range.
 """
@@ -23,8 +26,11 @@ _HERE = str(Path(__file__).resolve().parent)
 sys.path[:] = [entry for entry in sys.path if str(Path(entry or ".").resolve()) != _HERE]
 
 import argparse
+import json
+import os
 import random
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -93,17 +99,27 @@ def main() -> int:
                         help="patients in the clinic-wide population (default 2000; the rate is "
                         "what the issue's 10,000-patient target is compared with)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout whose src/ plans the same population afterwards, in a "
+                        "child process, for speed-up ratios")
+    parser.add_argument("--rates-only", action="store_true",
+                        help="print only the patients/s by regimen as JSON (for --baseline)")
     arguments = parser.parse_args()
     rng = random.Random(arguments.seed)
     monograph = load_monograph(monograph_path("imiglucerase"))
 
-    print(f"1-year calendars, {arguments.patients} patients in a clinic's mix of regimens")
+    if not arguments.rates_only:
+        print(f"1-year calendars, {arguments.patients} patients in a clinic's mix of regimens")
+    rates: dict[str, float] = {}
     total_seconds = 0.0
     for name, (frequency, doses, share) in REGIMENS.items():
         count = max(1, round(arguments.patients * share))
         orders = population(count, rng, frequency, doses)
         took = seconds(partial(plan_all, orders, monograph))
         total_seconds += took
+        rates[name] = count / took
+        if arguments.rates_only:
+            continue
         sample = orders[:50]
         proven = sum(plan_calendar(o, monograph).optimality.startswith("optimal")
                      for o in sample)
@@ -112,7 +128,10 @@ def main() -> int:
         print(f"  {name:15} {count:6} patients  {count / took:9.0f} patients/s  "
               f"{took / count * 1e6:8.0f} us per calendar  (planner alone "
               f"{alone / len(problems) * 1e6:7.0f} us; {proven}/{len(sample)} proven optimal)")
-    rate = arguments.patients / total_seconds
+    rate = rates["all"] = arguments.patients / total_seconds
+    if arguments.rates_only:
+        print(json.dumps(rates))
+        return 0
     verdict = "within" if rate >= ISSUE_PATIENTS_PER_SECOND else "BELOW"
     print(f"  all             {arguments.patients:6} patients  {rate:9.0f} patients/s  "
           f"({total_seconds:.2f} s; {verdict} the issue's {ISSUE_PATIENTS_PER_SECOND}/s)")
@@ -135,7 +154,24 @@ def main() -> int:
         print(f"  {name:15} {len(problems):3} calendars of {days} days: planner "
               f"{fast * 1e6:7.0f} us, exhaustive {slow * 1e6:9.0f} us (median): "
               f"exhaustive / planner = {slow / fast:.2f}")
+    if arguments.baseline is not None:
+        print_speed_ups(rates, arguments)
     return 0
+
+
+def print_speed_ups(rates: dict[str, float], arguments: argparse.Namespace) -> None:
+    """Plan the same population with the baseline checkout's code and print the ratios."""
+    source = (arguments.baseline / "src").resolve()
+    child = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--patients", str(arguments.patients),
+         "--seed", str(arguments.seed), "--rates-only"],
+        env={**os.environ, "PYTHONPATH": str(source)}, capture_output=True, text=True,
+        check=True)
+    baseline = json.loads(child.stdout.strip().splitlines()[-1])
+    print(f"against the baseline in {arguments.baseline} (same population, this run)")
+    for name, rate in rates.items():
+        print(f"  {name:15} {baseline[name]:9.0f} -> {rate:9.0f} patients/s: "
+              f"{rate / baseline[name]:.1f} times faster")
 
 
 def _combinations(problem: RoundingProblem) -> int:

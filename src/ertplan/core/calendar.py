@@ -16,10 +16,19 @@ one per infusion minimising, in this order (a lexicographic objective):
 Raw deviation cannot come first: the exact dose always deviates by zero, so it would always win and
 no vial would ever be saved. Within the tolerance (the label's "not substantially") waste decides.
 
-The optimum is found by dynamic programming over the choices still inside an open window (one
-earlier infusion for every 2 weeks, three for weekly), which is exact; tests compare it with an
-exhaustive search over every whole-vial amount in tolerance. Amounts are integers of milli-units so
-that ties are exact. Dates are inputs: nothing here reads the clock.
+The optimum is proven exactly, the cheapest way first; tests compare each way with an
+exhaustive search over every whole-vial amount in tolerance:
+
+* a calendar repeating one window's best choices window after window (the periodic optimum of a
+  constant dose, e.g. 2800/2600 U alternating for 2700 U) reaches a lower bound that no calendar
+  can beat (:func:`lower_bound`): it is optimal without any search;
+* otherwise dynamic programming over the choices still inside an open window (one earlier infusion
+  for every 2 weeks, three for weekly, eleven for 3 times weekly), on numpy arrays where a step has
+  hundreds to tens of thousands of states, else on dictionaries with pruning; steps that repeat (a
+  constant dose on a regular schedule) are skipped once their relative costs recur.
+
+Amounts are integers of milli-units so that ties are exact. Dates are inputs: nothing here reads
+the clock.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from ertplan.core.alerts import Alert, by_severity, make_alert
 from ertplan.core.dosing import (
@@ -259,8 +268,9 @@ def infusion_dates(
             day += timedelta(days=every_days)
     else:
         wanted = set(weekdays)
+        first_weekday = start.weekday()
         scheduled = [start + timedelta(days=offset) for offset in range((end - start).days + 1)
-                     if (start + timedelta(days=offset)).weekday() in wanted]
+                     if (first_weekday + offset) % 7 in wanted]
     planned: list[tuple[date, date | None]] = []
     missed: list[MissedInfusion] = []
     for index, due in enumerate(scheduled):
@@ -448,8 +458,11 @@ def solve_exhaustively(problem: RoundingProblem) -> tuple[int, ...]:
 def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[int, ...], bool]:
     """The choice per infusion minimising :func:`objective`, and whether optimality is proven.
 
-    `shortcuts` reuses transitions between steps of the same kind and skips steps that repeat
-    (a constant dose on a regular schedule); tests compare it with the plain programme.
+    `shortcuts` first tries a calendar repeating one window's best choices against
+    :func:`lower_bound` (returned as optimal when it reaches it), runs the programme on arrays
+    where many states are open, reuses transitions between steps of the same kind and skips steps
+    that repeat (a constant dose on a regular schedule); tests compare it with the plain programme
+    and with exhaustive search.
 
     Dynamic programming: after infusion j the state is the choices of the infusions that belong
     to a window still open (closing after j); a window's cost is added when it closes. The five
@@ -462,10 +475,12 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
     shift = _field_bits(problem)
     # per infusion: each choice's deviation; its own cost, waste (field 3), |change| (field 1) and
     # vials (field 0); and a floor of that cost, field by field (computed once per distinct dose)
-    per_dose: dict[tuple[int, int, int | None], tuple[list[int], list[int], int]] = {}
+    per_dose: dict[tuple[int, int, int | None], tuple[list[int], list[int], int, int]] = {}
     deltas: list[list[int]] = []
     own_costs: list[list[int]] = []
     floors: list[int] = []
+    kinds: list[int] = []  # infusions of the same kind have the same choices and costs
+    kind_infos: list[_KindInfo] = []
     for cands, dose_mu, fixed in zip(problem.candidates, problem.prescribed_mu, problem.fixed,
                                      strict=True):
         known = per_dose.get((id(cands), dose_mu, fixed))
@@ -477,10 +492,19 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
             floor = ((min(c.waste_mu for c in chosen) << (3 * shift))
                      + (min(abs(c.given_mu - dose_mu) for c in chosen) << shift)
                      + min(c.vial_count for c in chosen))
-            known = per_dose[(id(cands), dose_mu, fixed)] = (row, costs, floor)
+            kind_infos.append(_kind_info(cands, row, fixed))
+            known = per_dose[(id(cands), dose_mu, fixed)] = (row, costs, floor,
+                                                               len(kind_infos) - 1)
         deltas.append(known[0])
         own_costs.append(known[1])
         floors.append(known[2])
+        kinds.append(known[3])
+    if shortcuts:
+        # a calendar repeating the best choices for one window reaches, most often, a cost no
+        # calendar can beat: then it is optimal and no search is needed
+        bound, tiled = _bound_and_tiling(problem, kinds, kind_infos, shift)
+        if _packed_cost(problem, tiled, deltas, own_costs, shift) == bound:
+            return tiled, True
     closing: list[list[tuple[int, int]]] = [[] for _ in range(count)]
     keep = [index + 1 for index in range(count)]
     for (first, last), tolerance in zip(problem.windows, problem.window_tolerance_mu,
@@ -615,25 +639,345 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
             index = last + 1
         return states, back, proven
 
+    def traced(states: dict[tuple[int, ...], int], back: list[Pointers]) -> tuple[int, ...]:
+        state = min(states, key=states.__getitem__)
+        picked = [0] * count
+        for index in range(count - 1, -1, -1):
+            state, picked[index] = back[index][state]
+        return tuple(picked)
+
+    if shortcuts:
+        # many open states (three infusions a week): the same programme on arrays, every state
+        vectorised = _solve_on_arrays(problem, deltas, keep, closing, contexts)
+        if vectorised is not None:
+            return vectorised, True
+
     incumbent = None
     widest = max(len(row) for row in deltas) ** max(
         index + 1 - keep[index] for index in range(count))  # a bound of the open states
     if shortcuts and widest > SCOUTED_STATES:
         # a quick calendar keeping only a few states gives the bound for the exact programme
-        scouted, _, _ = programme(SCOUTED_STATES, None)
-        incumbent = min(scouted.values())
+        scouted, scouted_back, _ = programme(SCOUTED_STATES, None)
+        quick = traced(scouted, scouted_back)
+        incumbent = _packed_cost(problem, quick, deltas, own_costs, shift)
+        # when it reaches a lower bound of every calendar's cost it is optimal: no exact search
+        if incumbent == bound:
+            return quick, True
     states, back, proven = programme(MAX_STATES, incumbent)
-    state = min(states, key=states.__getitem__)
+    return traced(states, back), proven
+
+
+def lower_bound(problem: RoundingProblem) -> Objective:
+    """A value of :func:`objective` that no calendar of `problem` can beat (lexicographically).
+
+    :func:`solve` returns a calendar reaching it as optimal without searching further.
+    """
+    if not problem.candidates:
+        return 0, 0, 0, 0, 0
+    shift = _field_bits(problem)
+    kinds: list[int] = []
+    infos: list[_KindInfo] = []
+    known: dict[tuple[int, int, int | None], int] = {}
+    for cands, dose_mu, fixed in zip(problem.candidates, problem.prescribed_mu, problem.fixed,
+                                     strict=True):
+        kind = known.get((id(cands), dose_mu, fixed))
+        if kind is None:
+            infos.append(_kind_info(cands, [c.given_mu - dose_mu for c in cands], fixed))
+            kind = known[(id(cands), dose_mu, fixed)] = len(infos) - 1
+        kinds.append(kind)
+    bound = _bound_and_tiling(problem, kinds, infos, shift)[0]
+    mask = (1 << shift) - 1
+    excess, waste, within, change, vials = ((bound >> (field * shift)) & mask
+                                            for field in (4, 3, 2, 1, 0))
+    return excess, waste, within, change, vials
+
+
+def _packed_cost(problem: RoundingProblem, choices: Sequence[int], deltas: Sequence[list[int]],
+                 own_costs: Sequence[list[int]], shift: int) -> int:
+    """:func:`objective` packed into one integer the way :func:`solve` packs it."""
+    total = sum(own_costs[index][choice] for index, choice in enumerate(choices))
+    before = list(itertools.accumulate(
+        (deltas[index][choice] for index, choice in enumerate(choices)), initial=0))
+    for (first, last), tolerance in zip(problem.windows, problem.window_tolerance_mu,
+                                        strict=True):
+        deviation = abs(before[last + 1] - before[first])
+        total += (max(0, deviation - tolerance) << (4 * shift)) + (deviation << (2 * shift))
+    return total
+
+
+# the array programme runs where a step has at least this many (state, choice) pairs, and at most
+# the second many (beyond, the programme above, with its pruning, does better)
+_ARRAY_STATES = (512, 1 << 15)
+
+
+def _solve_on_arrays(problem: RoundingProblem, deltas: Sequence[list[int]], keep: Sequence[int],
+                     closing: Sequence[list[tuple[int, int]]],
+                     contexts: Sequence[object]) -> tuple[int, ...] | None:
+    """The exact programme of :func:`solve` on numpy arrays, every open state kept (no pruning).
+
+    A state is the choices held, as a mixed-radix number (the oldest choice most significant); the
+    cost is three int64 fields compared lexicographically: (excess, waste), deviation within, and
+    (change, vials), the last two as one where they fit. None where the states are too few to gain
+    or too many, or a field would not fit 62 bits.
+    """
+    count = len(deltas)
+    options = [range(len(row)) if fixed is None else (fixed,)
+               for row, fixed in zip(deltas, problem.fixed, strict=True)]
+    radix = [len(choices) for choices in options]
+    sizes, held_size = [], 1
+    for index in range(count):
+        sizes.append(held_size * radix[index])
+        held_size = math.prod(radix[keep[index]:index + 1])
+    if not _ARRAY_STATES[0] <= max(sizes) <= _ARRAY_STATES[1]:
+        return None
+    widest_delta = [max(abs(deltas[i][c]) for c in options[i]) for i in range(count)]
+    window_bits = sum(sum(widest_delta[first:last + 1])
+                      for first, last in problem.windows).bit_length() + 1
+    cands = problem.candidates
+    waste_bits = sum(max(cands[i][c].waste_mu for c in options[i])
+                     for i in range(count)).bit_length() + 1
+    vial_bits = sum(max(cands[i][c].vial_count for c in options[i])
+                    for i in range(count)).bit_length() + 1
+    change_bits = sum(widest_delta).bit_length() + 1
+    if window_bits + waste_bits > 62 or change_bits + vial_bits > 62:
+        return None
+    import numpy as np
+
+    step_deltas = [np.array([deltas[i][c] for c in options[i]], dtype=np.int64)
+                   for i in range(count)]
+    # the deviation within shares the last field when the three fit in it
+    within_shift = change_bits + vial_bits
+    shared = within_shift + window_bits <= 62
+    own = []
+    for i in range(count):
+        first_field = np.array([cands[i][c].waste_mu for c in options[i]], dtype=np.int64)
+        last_field = np.array([(abs(deltas[i][c]) << vial_bits) + cands[i][c].vial_count
+                               for c in options[i]], dtype=np.int64)
+        own.append([first_field, last_field] if shared else
+                   [first_field, np.zeros(radix[i], dtype=np.int64), last_field])
+    within_field = 1
+    never = np.iinfo(np.int64).max
+    fields = [np.zeros(1, dtype=np.int64) for _ in own[0]]
+    total = np.zeros(1, dtype=np.int64)  # per state, the sum of the held choices' deviations
+    held: list[int] = []
+    held_from = 0
+    steps: list[tuple[int, int, object]] = [(0, 1, 0)] * count  # kept states, radix, pointers
+    seen: dict[tuple[object, bytes], int] = {}
+    history: dict[int, tuple[list[Any], Any, list[int]]] = {}
+    index = 0
+    while index < count:
+        states, width = len(fields[0]), radix[index]
+        step = [field[:, None] + mine[None, :] for field, mine in zip(fields, own[index],
+                                                                       strict=True)]
+        reached = total[:, None] + step_deltas[index][None, :]
+        if closing[index]:
+            everything = np.arange(states, dtype=np.int64)
+            for first, tolerance in closing[index]:
+                # the held choices before the window's first infusion are taken off the sum
+                before_first = np.zeros(states, dtype=np.int64)
+                stride = math.prod(radix[i] for i in held)
+                for infusion in held[:first - held_from]:
+                    stride //= radix[infusion]
+                    before_first = before_first + step_deltas[infusion][
+                        (everything // stride) % radix[infusion]]
+                deviation = np.abs(reached - before_first[:, None])
+                step[0] = step[0] + (np.maximum(deviation - tolerance, 0) << waste_bits)
+                step[within_field] = step[within_field] + (
+                    deviation << within_shift if shared else deviation)
+        dropped = held[:keep[index] - held_from]
+        held = [*held, index][keep[index] - held_from:]
+        held_from = keep[index]
+        if not held:  # nothing is held on: the one cheapest (state, choice)
+            at = _lexicographic_argmin(np, [field.reshape(-1, 1) for field in step], never)
+            chosen = int(at[0])
+            fields = [field.reshape(-1)[chosen:chosen + 1] for field in step]
+            total = np.zeros(1, dtype=np.int64)
+            steps[index] = (0, width, chosen)
+        else:
+            kept = math.prod(radix[i] for i in held[:-1])
+            cubes = [field.reshape(states // kept, kept, width) for field in step]
+            pointers = _lexicographic_argmin(np, cubes, never).ravel()
+            # the flat position of each new state's best predecessor in the (state, choice) grid
+            chosen_at = pointers * (kept * width) + np.arange(kept * width, dtype=np.int64)
+            fields = [field.ravel()[chosen_at] for field in step]
+            # the dropped choices' deviations leave the held sum
+            dropped_sum = np.zeros(states // kept, dtype=np.int64)
+            place = np.arange(states // kept, dtype=np.int64)
+            stride = states // kept
+            for infusion in dropped:
+                stride //= radix[infusion]
+                dropped_sum = dropped_sum + step_deltas[infusion][(place // stride)
+                                                                 % radix[infusion]]
+            total = reached.ravel()[chosen_at] - dropped_sum[pointers]
+            steps[index] = (kept, width, pointers.astype(np.int32))  # kept per step: compact
+
+        # the same relative costs after the same kind of step: the steps repeat with a period
+        lowest = [int(field.min()) for field in fields]
+        key = (contexts[index], b"".join((field - least).tobytes()
+                                         for field, least in zip(fields, lowest, strict=True)))
+        earlier = seen.get(key)
+        if earlier is None or any(contexts[j] != contexts[index]
+                                  for j in range(earlier + 1, index)):
+            seen[key] = index
+            history[index] = (fields, total, lowest)
+            index += 1
+            continue
+        period = index - earlier
+        growth = [now - then for now, then in zip(lowest, history[earlier][2], strict=True)]
+        last = index
+        while last + 1 < count and contexts[last + 1] == contexts[index]:
+            last += 1
+        for later in range(index + 1, last + 1):
+            steps[later] = steps[later - period]
+        like = earlier + (last - earlier) % period
+        periods = (last - like) // period
+        fields = [field + periods * rise for field, rise in zip(history[like][0], growth,
+                                                                 strict=True)]
+        total = history[like][1]
+        held = list(range(keep[last], last + 1))
+        held_from = keep[last]
+        seen.clear()
+        history.clear()
+        index = last + 1
+    last = int(_lexicographic_argmin(np, [field.reshape(-1, 1) for field in fields], never)[0])
+    state = last
     picked = [0] * count
     for index in range(count - 1, -1, -1):
-        state, picked[index] = back[index][state]
-    return tuple(picked), proven
+        kept, width, pointers = steps[index]
+        if kept == 0:
+            assert isinstance(pointers, int)
+            state, choice = divmod(pointers, width)
+        else:
+            assert isinstance(pointers, np.ndarray)
+            state, choice = int(pointers[state]) * kept + state // width, state % width
+        picked[index] = options[index][choice]
+    return tuple(picked)
+
+
+def _lexicographic_argmin(np: Any, cubes: Sequence[Any], never: int) -> Any:
+    """Along the first axis, the first index whose fields are lexicographically least."""
+    masked = cubes[0]
+    for following in cubes[1:]:
+        masked_best = masked.min(axis=0)
+        masked = np.where(masked == masked_best[None], following, never)
+    return masked.argmin(axis=0)
+
+
+# a window whose reachable totals would exceed this many values gets the trivial bound 0
+_BOUND_SUMS = 4096
+
+# one kind of infusion: its choices' deviations (all allowed, then least-waste only, each with its
+# |change|, vials and choice), its least waste, and its own best (|change|, vials, choice)
+_Lean = tuple[tuple[int, int, int, int], ...]
+_KindInfo = tuple[frozenset[int], _Lean, int, tuple[int, int, int]]
+_Block = tuple[int, int, tuple[int, ...]]  # a window's least (change, vials) and its choices
+
+
+def _kind_info(cands: Sequence[Candidate], row: Sequence[int], fixed: int | None) -> _KindInfo:
+    allowed = range(len(cands)) if fixed is None else (fixed,)
+    fewest = min(cands[choice].waste_mu for choice in allowed)
+    lean = tuple((row[choice], abs(row[choice]), cands[choice].vial_count, choice)
+                 for choice in allowed if cands[choice].waste_mu == fewest)
+    best = min((change, vials, choice) for _, change, vials, choice in lean)
+    return frozenset(row[choice] for choice in allowed), lean, fewest, best
+
+
+def _bound_and_tiling(problem: RoundingProblem, kinds: Sequence[int],
+                      infos: Sequence[_KindInfo], shift: int) -> tuple[int, tuple[int, ...]]:
+    """A cost no calendar of `problem` can beat (packed like :func:`solve`'s), and a calendar
+    that often reaches it: the best choices for one window, repeated window after window.
+
+    The bound, criterion by criterion: each window's least excess over every choice; each
+    infusion's least waste; then, using only least-waste choices (a calendar using any other
+    already costs more), each window's least deviation; then, with every window at its least
+    deviation, the least change and vials of disjoint windows (and of each infusion outside them).
+    """
+    windows = problem.windows
+    excess = within = 0
+    by_window: dict[tuple[object, ...], tuple[int, int, _Block | None]] = {}
+    blocks: list[tuple[int, int, _Block | None]] = []
+    covered_from = len(kinds)
+    # from the last window back, so that ties are broken as the programme breaks them (the
+    # calendar ends like the programme's, which keeps the first of equal final states)
+    for (first, last), tolerance in zip(reversed(windows), reversed(problem.window_tolerance_mu),
+                                        strict=True):
+        key = (tolerance, *kinds[first:last + 1])
+        known = by_window.get(key)
+        if known is None:
+            known = by_window[key] = _window_bound(
+                [infos[kind] for kind in kinds[first:last + 1]], tolerance)
+        excess += known[0]
+        within += known[1]
+        if last < covered_from:  # the disjoint windows, from the last one back
+            blocks.append((first, last, known[2]))
+            covered_from = first
+    waste = sum(infos[kind][2] for kind in kinds)
+    change = vials = 0
+    tiled = [-1] * len(kinds)
+    for first, last, best in blocks:
+        if best is None:
+            continue
+        change += best[0]
+        vials += best[1]
+        tiled[first:last + 1] = best[2]
+    count = len(kinds)
+    for index in range(count - 1, -1, -1):
+        kind = kinds[index]
+        if tiled[index] >= 0:
+            continue
+        own = infos[kind][3]
+        change += own[0]
+        vials += own[1]
+        # before the first window taken whole, repeat the calendar one window on
+        period = next((last - first + 1 for first, last, _ in reversed(blocks) if first > index),
+                      count)
+        tiled[index] = (tiled[index + period] if index + period < count
+                        and kinds[index + period] == kind else own[2])
+    bound = ((excess << (4 * shift)) + (waste << (3 * shift)) + (within << (2 * shift))
+             + (change << shift) + vials)
+    return bound, tuple(tiled)
+
+
+def _window_bound(infos: Sequence[_KindInfo], tolerance: int) -> tuple[int, int, _Block | None]:
+    """One window's least excess over every choice, least deviation over least-waste choices,
+    and the least (change, vials, choices) of least-waste choices at that deviation (None where
+    the totals would be too many to list; the bounds are then 0)."""
+    reach = {0}
+    for info in infos:
+        reach = {total + deviation for total in reach for deviation in info[0]}
+        if len(reach) > _BOUND_SUMS:
+            return 0, 0, None
+    least_excess = min(max(0, abs(total) - tolerance) for total in reach)
+    lean: dict[int, tuple[int, int, tuple[int, ...]]] = {0: (0, 0, ())}
+    for info in infos:
+        following: dict[int, tuple[int, int, tuple[int, ...]]] = {}
+        for total, (change, vials, choices) in lean.items():
+            for deviation, own_change, own_vials, choice in info[1]:
+                reached = total + deviation
+                value = (change + own_change, vials + own_vials, (*choices, choice))
+                known = following.get(reached)
+                if known is None or value[:2] < known[:2]:
+                    following[reached] = value
+        lean = following
+        if len(lean) > _BOUND_SUMS:
+            return least_excess, 0, None
+    least = min(abs(total) for total in lean)
+    change, vials, choices = min((lean[total] for total in lean if abs(total) == least),
+                                 key=lambda v: v[:2])
+    # repeated window after window, any order of a window's choices keeps every window's total;
+    # the cheapest last, since the infusions before the first whole window repeat the last ones
+    own = {choice: (own_change, own_vials) for info in infos
+           for _, own_change, own_vials, choice in info[1]}
+    ordered = tuple(sorted(choices, key=own.__getitem__, reverse=True)) if len(set(
+        map(id, infos))) == 1 else choices
+    return least_excess, least, (change, vials, ordered)
 
 
 def _field_bits(problem: RoundingProblem) -> int:
     """Bits per criterion so that no sum of one criterion spills into the next."""
+    distinct = {id(cands): cands for cands in problem.candidates}.values()  # shared per dose
     largest_candidate = max(max(c.given_mu + c.waste_mu + c.vial_count for c in cands)
-                            for cands in problem.candidates)
+                            for cands in distinct)
     largest_window = max((last - first + 1 for first, last in problem.windows), default=1)
     bound = (largest_candidate + max(problem.prescribed_mu)) * len(problem.candidates) * (
         largest_window + 1)
@@ -713,6 +1057,7 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
                     first_stock: tuple[int, Mapping[int, int]] | None = None
                     ) -> RoundingProblem:
         prescribed = prescribed_for(known)
+        before = list(itertools.accumulate(prescribed, initial=0))
         candidates = [
             _stock_candidates(dose_mu, first_stock[1], infusion_tolerance)
             if first_stock is not None and index == first_stock[0] else
@@ -721,7 +1066,7 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
         return RoundingProblem(
             prescribed_mu=tuple(prescribed), candidates=tuple(candidates), windows=windows,
             window_tolerance_mu=tuple(
-                round(sum(prescribed[first:last + 1]) * window_tolerance / 100)
+                round((before[last + 1] - before[first]) * window_tolerance / 100)
                 for first, last in windows),
             fixed=tuple(fixed))
 
@@ -815,22 +1160,26 @@ def _assemble(
 ) -> TreatmentCalendar:
     prescribed = problem.prescribed_mu
     infusions = []
-    any_whole: dict[int, bool] = {}  # by candidate list, shared by the infusions of one dose
+    # what an infusion reports depends only on its dose and choice: computed once for each pair
+    # (a constant dose repeats a few pairs all year)
+    reported: dict[tuple[int, int, int], tuple[float, float, float, int, float, Rounding]] = {}
     for index, ((day, shifted_from), candidate) in enumerate(zip(dates, picked, strict=True)):
         options = problem.candidates[index]
-        whole_possible = any_whole.get(id(options))
-        if whole_possible is None:
-            whole_possible = any_whole[id(options)] = any(c.whole for c in options)
-        rounding: Rounding = "whole-vials" if candidate.whole else (
-            "exact-keeps-window" if whole_possible else "exact-no-whole-vial")
+        key = (id(options), id(candidate), prescribed[index])
+        known = reported.get(key)
+        if known is None:
+            rounding: Rounding = "whole-vials" if candidate.whole else (
+                "exact-keeps-window" if any(c.whole for c in options) else "exact-no-whole-vial")
+            known = reported[key] = (
+                prescribed[index] / _MILLI, _units(candidate.given_mu),
+                100 * candidate.given_mu / prescribed[index],
+                (candidate.given_mu + candidate.waste_mu) // _MILLI, candidate.waste_mu / _MILLI,
+                rounding)
         infusions.append(PlannedInfusion(
             date=day, shifted_from=shifted_from, weight_kg=weights[index],
-            prescribed_units=prescribed[index] / _MILLI, units=_units(candidate.given_mu),
-            percent_of_prescribed=100 * candidate.given_mu / prescribed[index],
-            vials=candidate.vials,
-            vial_units_total=(candidate.given_mu + candidate.waste_mu) // _MILLI,
-            waste_units=candidate.waste_mu / _MILLI, rounding=rounding,
-            from_stock=from_stock[index]))
+            prescribed_units=known[0], units=known[1], percent_of_prescribed=known[2],
+            vials=candidate.vials, vial_units_total=known[3], waste_units=known[4],
+            rounding=known[5], from_stock=from_stock[index]))
     window_reports = []
     given_before = list(itertools.accumulate((c.given_mu for c in picked), initial=0))
     wanted_before = list(itertools.accumulate(prescribed, initial=0))
@@ -846,9 +1195,11 @@ def _assemble(
 
     waste_mu = sum(c.waste_mu for c in picked)
     opened = sum(i.vial_units_total for i in infusions)
-    baseline = [_plain_cover(p, sizes) for p in prescribed]
-    baseline_waste_mu = sum(max(0, b.total_units * _MILLI - p)
-                            for b, p in zip(baseline, prescribed, strict=True))
+    covers = {dose_mu: _plain_cover(dose_mu, sizes) for dose_mu in set(prescribed)}
+    baseline = [covers[dose_mu] for dose_mu in prescribed]
+    baseline_waste = {dose_mu: max(0, cover.total_units * _MILLI - dose_mu)
+                      for dose_mu, cover in covers.items()}
+    baseline_waste_mu = sum(baseline_waste[dose_mu] for dose_mu in prescribed)
     alerts = alerts + _rounding_alerts(monograph, infusions, window_reports, infusion_tolerance,
                                        window_tolerance)
     stability = _reconstituted_hours(monograph)
@@ -890,7 +1241,8 @@ def _assemble(
         baseline_waste_total_units=baseline_waste_mu / _MILLI,
         waste_saved_units=(baseline_waste_mu - waste_mu) / _MILLI,
         vial_sharing=_sharing_basis(monograph, stability, [d for d, _ in dates]),
-        optimality=("optimal: exact dynamic programme over every 4-week window" if proven else
+        optimality=("optimal: proven over every 4-week window (a lower bound reached, or an exact "
+                    "dynamic programme)" if proven else
                     f"not proven optimal: more than {MAX_STATES} open-window states, the "
                     "cheapest were kept (beam search)"),
         stock=stock_report,
