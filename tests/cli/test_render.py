@@ -14,3 +14,8 @@ from ertplan.cli.render import number
 ])
 def test_numbers_lose_trailing_decimal_zeros_only(value: float, digits: int, shown: str) -> None:
     assert number(value, digits) == shown
+
+
+def test_files_for_machines_get_no_thousands_separator() -> None:
+    assert number(5680, 0, grouping=False) == "5680"
+    assert number(104.7798, grouping=False) == "104.78"

@@ -24,7 +24,6 @@ from ertplan.core.calendar import (
     rolling_windows,
     solve,
     solve_exhaustively,
-    to_icalendar,
 )
 from ertplan.core.dosing import Frequency, every, times_per_week
 from ertplan.core.errors import InputError
@@ -491,8 +490,10 @@ def test_planning_twice_gives_the_same_calendar(
 # ---- iCalendar ---------------------------------------------------------------------------------
 
 def test_the_icalendar_file_follows_rfc_5545(imiglucerase: Monograph) -> None:
+    from ertplan.cli.calendar_output import calendar_ics
+
     calendar = plan(imiglucerase, 45, 60, skip=frozenset({date(2026, 12, 21)}))
-    text = to_icalendar(calendar, datetime(2026, 12, 1, 9, 30, tzinfo=UTC))
+    text = calendar_ics(calendar, datetime(2026, 12, 1, 9, 30, tzinfo=UTC))
     assert text.endswith("\r\n")
     lines = text.split("\r\n")[:-1]
     assert all(len(line.encode("utf-8")) <= 75 for line in lines)
@@ -511,10 +512,10 @@ def test_the_icalendar_file_follows_rfc_5545(imiglucerase: Monograph) -> None:
 
 
 def test_long_lines_fold_without_splitting_a_character() -> None:
-    from ertplan.core.calendar import _fold
+    from ertplan.ics import fold
 
     line = "DESCRIPTION:" + "µ" * 100
-    folded = _fold(line)
+    folded = fold(line)
     pieces = folded.split("\r\n ")
     assert all(len(piece.encode("utf-8")) <= 75 for piece in pieces[:1])
     assert all(len(piece.encode("utf-8")) <= 74 for piece in pieces[1:])

@@ -102,10 +102,10 @@ def calendar_command(
     if ics is not None:
         from pathlib import Path
 
-        from ertplan.core.calendar import to_icalendar
+        from ertplan.cli.calendar_output import calendar_ics
 
         try:
-            Path(ics).write_bytes(to_icalendar(plan, datetime.now().astimezone()).encode())
+            Path(ics).write_bytes(calendar_ics(plan, datetime.now().astimezone()).encode())
         except OSError as error:
             raise InputError("ics", f"cannot write the file ({error.strerror})", ics) from None
     if as_json:

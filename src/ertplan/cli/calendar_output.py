@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import zlib
+from datetime import datetime
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -130,3 +132,32 @@ def print_calendar(plan: TreatmentCalendar, console: Console | None = None) -> N
     console.print(Panel(Group(*parts),
                         title=f"{plan.drug} — treatment calendar", title_align="left",
                         box=box.ROUNDED))
+
+
+def calendar_ics(plan: TreatmentCalendar, stamp: datetime) -> str:
+    """The infusion dates as RFC 5545 all-day events (through the shared :mod:`ertplan.ics`).
+
+    `stamp` (the moment the file is made) is the DTSTAMP; UIDs are stable for the same calendar.
+    """
+    from ertplan.ics import CalendarEvent, calendar_text
+
+    def plain(value: float) -> str:
+        return number(value, grouping=False)  # "2800 U": a comma would be escaped in iCalendar
+
+    identity = zlib.crc32(f"{plan.drug}{plan.start}{plan.weight_kg}{plan.dose_per_kg}".encode())
+    events = []
+    for index, infusion in enumerate(plan.infusions, start=1):
+        vials = " + ".join(f"{v.count} x {v.units} U" for v in infusion.vials)
+        description = (f"{plain(infusion.units)} U ({plain(infusion.percent_of_prescribed)}% "
+                       f"of the prescribed {plain(infusion.prescribed_units)} U); vials: "
+                       f"{vials}; waste {plain(infusion.waste_units)} U.")
+        if infusion.shifted_from is not None:
+            description += f" Moved from {infusion.shifted_from.isoformat()}."
+        events.append(CalendarEvent(
+            uid=f"{infusion.date.strftime('%Y%m%d')}-{index}-{identity:08x}@ertplan.invalid",
+            on=infusion.date,
+            summary=f"{plan.drug} infusion: {plain(infusion.units)} U",
+            description=f"{description} {plan.verification_note}",
+        ))
+    return calendar_text(events, stamp=stamp, name=f"{plan.drug} treatment calendar",
+                         product="-//ertplan//treatment calendar//EN")

@@ -35,10 +35,9 @@ from __future__ import annotations
 
 import itertools
 import math
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -1618,73 +1617,3 @@ def _pricing(inputs: CalendarInputs, sizes: Sequence[int]) -> Pricing | None:
                              inputs.price_per_vial)
         return Pricing(tuple(sorted(per_vial.items(), reverse=True)), inputs.currency)
     return None
-
-
-# ---- iCalendar ---------------------------------------------------------------------------------
-
-def to_icalendar(plan: TreatmentCalendar, stamp: datetime) -> str:
-    """The infusion dates as an RFC 5545 calendar: all-day events, CRLF lines folded at 75 octets.
-
-    `stamp` (the moment the file is made) is the DTSTAMP; UIDs are stable for the same calendar.
-
-    >>> from ertplan.core.dosing import every
-    >>> from ertplan.core.monograph import load_monograph, monograph_path
-    >>> plan = plan_calendar(CalendarOrder(weight_kg=70, dose_units_per_kg=60,
-    ...     frequency=every(14), start=date(2026, 12, 7), end=date(2027, 1, 3)),
-    ...     load_monograph(monograph_path("imiglucerase")))
-    >>> text = to_icalendar(plan, datetime(2026, 12, 1, 9, tzinfo=UTC))
-    >>> [line for line in text.split("\\r\\n") if line.startswith(("DTSTART", "SUMMARY"))]
-    ['DTSTART;VALUE=DATE:20261207', 'SUMMARY:imiglucerase infusion: 4200 U', \
-'DTSTART;VALUE=DATE:20261221', 'SUMMARY:imiglucerase infusion: 4200 U']
-    """
-    moment = stamp.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    identity = zlib.crc32(f"{plan.drug}{plan.start}{plan.weight_kg}{plan.dose_per_kg}".encode())
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ertplan//treatment calendar//EN",
-             "CALSCALE:GREGORIAN", "METHOD:PUBLISH"]
-    for number, infusion in enumerate(plan.infusions, start=1):
-        vials = " + ".join(f"{v.count} x {v.units} U" for v in infusion.vials)
-        description = (f"{_number(infusion.units)} U ({_number(infusion.percent_of_prescribed)}% "
-                       f"of the prescribed {_number(infusion.prescribed_units)} U); vials: "
-                       f"{vials}; waste {_number(infusion.waste_units)} U.")
-        if infusion.shifted_from is not None:
-            description += f" Moved from {infusion.shifted_from.isoformat()}."
-        description += " " + plan.verification_note
-        day = infusion.date.strftime("%Y%m%d")
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{day}-{number}-{identity:08x}@ertplan.invalid",
-            f"DTSTAMP:{moment}",
-            f"DTSTART;VALUE=DATE:{day}",
-            f"DTEND;VALUE=DATE:{(infusion.date + timedelta(days=1)).strftime('%Y%m%d')}",
-            "SUMMARY:" + _ics_text(f"{plan.drug} infusion: {_number(infusion.units)} U"),
-            "DESCRIPTION:" + _ics_text(description),
-            "TRANSP:TRANSPARENT",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + "\r\n" for line in lines)
-
-
-def _number(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def _ics_text(text: str) -> str:
-    """Escape a TEXT value (RFC 5545 3.3.11)."""
-    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\n", "\\n"))
-
-
-def _fold(line: str) -> str:
-    """Fold a content line into pieces of at most 75 octets, never inside a UTF-8 character."""
-    pieces: list[str] = []
-    current, size, limit = "", 0, 75
-    for character in line:
-        width = len(character.encode("utf-8"))
-        if size + width > limit:
-            pieces.append(current)
-            current, size, limit = "", 0, 74  # continuation lines start with one space
-        current += character
-        size += width
-    pieces.append(current)
-    return "\r\n ".join(pieces)
