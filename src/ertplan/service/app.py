@@ -40,6 +40,9 @@ def create_app(*, engine: Engine, settings: Settings | None = None,
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.planner = Planner(default_vial_sizes=settings.vial_sizes)
+    from ertplan.service.cds import site_drug_codes
+
+    app.state.cds_codes = site_drug_codes(settings.cds_drug_codes, app.state.planner)
     install_error_handler(app)
     for router in ROUTERS:
         app.include_router(router)
