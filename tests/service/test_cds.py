@@ -262,26 +262,6 @@ def test_order_select_needs_its_selections(clinic: Clinic) -> None:
     assert "context.selections" in answer.json()["detail"]
 
 
-def test_feedback_is_stored_and_listed_for_admins_only(clinic: Clinic) -> None:
-    stored = clinic.client.post(f"{SIGN}/feedback", json=fixture("cds-feedback"))
-    assert stored.status_code == 200
-    assert stored.json() == {"stored": 2}
-    assert clinic.get("pharmacist", "/cds-feedback").status_code == 403
-    listed = clinic.get("admin", "/cds-feedback").json()
-    assert [(entry["outcome"], entry["accepted_suggestions"], entry["override_code"],
-             entry["override_comment"]) for entry in listed] == [
-        ("accepted", ["6d1b1f8a-2a3e-4a0f-9f4a-5a1c2b3d4e5f"], None, None),
-        ("overridden", [], "patient-declined", "Discussed with the family")]
-    assert listed[0]["service_id"] == "ertplan-order-sign"
-    assert listed[0]["outcome_at"].startswith("2026-12-07T08:05:00")
-
-
-def test_feedback_with_an_unknown_outcome_is_refused(clinic: Clinic) -> None:
-    body = fixture("cds-feedback")
-    body["feedback"][0]["outcome"] = "ignored"
-    assert clinic.client.post(f"{SIGN}/feedback", json=body).status_code == 422
-
-
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(weight_kg=weights_kg, per_kg=doses_units_per_kg,

@@ -112,13 +112,15 @@ def test_migration_0003_adds_the_cds_feedback_table_and_takes_it_away(
         upgrade(engine)
         with engine.begin() as connection:
             connection.execute(text(
-                "INSERT INTO cds_feedback (service_id, card_uuid, outcome, accepted_suggestions, "
-                "outcome_at, received_at) VALUES ('ertplan-order-sign', 'c1', 'accepted', '[]', "
+                "INSERT INTO cds_feedback (service_id, issuer, card_uuid, outcome, "
+                "accepted_suggestions, outcome_at, received_at) VALUES ('ertplan-order-sign', "
+                "'https://ehr.example.org', 'c1', 'accepted', '[]', "
                 "'2026-12-07 08:05:00+00:00', '2026-12-07 08:06:00+00:00')"))
         with engine.begin() as connection, pytest.raises(IntegrityError):
             connection.execute(text(  # the outcome is one of the specification's two
-                "INSERT INTO cds_feedback (service_id, card_uuid, outcome, accepted_suggestions, "
-                "outcome_at, received_at) VALUES ('ertplan-order-sign', 'c2', 'ignored', '[]', "
+                "INSERT INTO cds_feedback (service_id, issuer, card_uuid, outcome, "
+                "accepted_suggestions, outcome_at, received_at) VALUES ('ertplan-order-sign', "
+                "'https://ehr.example.org', 'c2', 'ignored', '[]', "
                 "'2026-12-07 08:05:00+00:00', '2026-12-07 08:06:00+00:00')"))
         downgrade(engine, "0002")
         with engine.connect() as connection:

@@ -21,3 +21,7 @@ class Settings(BaseSettings):
     # long to wait for the client's FHIR server when the weight was not prefetched
     cds_drug_codes: str | None = None
     cds_fhir_timeout_s: float = 5.0
+    # CDS Hooks §Trusting CDS Clients: each trusted client's JWT issuer (``iss``) and the local
+    # path of its JWK Set file, as JSON: ERTPLAN_CDS_CLIENTS='{"https://ehr.example.org": "/etc/
+    # ertplan/ehr-jwks.json"}'. None configured: hooks stay open, feedback is refused.
+    cds_clients: dict[str, str] = {}

@@ -314,7 +314,8 @@ class AuditEntry(Base):
 class CdsFeedback(Base):
     """What a CDS client reported a user did with one of ertplan's cards (CDS Hooks feedback).
 
-    Not a clinical record: kept as the client sent it, never edited, so no version or audit row.
+    Kept as the client sent it, never edited (so no version); each row is written with its audit
+    row, the author being the verified ``issuer`` of the client's JWT (§Trusting CDS Clients).
     """
 
     __tablename__ = "cds_feedback"
@@ -322,6 +323,7 @@ class CdsFeedback(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[str] = mapped_column(String(100), index=True)
+    issuer: Mapped[str] = mapped_column(String(100))
     card_uuid: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(20))
     accepted_suggestions: Mapped[list[str]] = mapped_column(JSON)

@@ -1,7 +1,10 @@
 """CDS Hooks 2.0: ``/cds-services`` (discovery, the two hooks, feedback) and ``/cds-feedback``.
 
 The hooks answer cards from the core planner (see :mod:`ertplan.service.cds`); a malformed request
-is a 400 with its reason, an order for another drug an empty card list.
+is a 400 with its reason, an order for another drug an empty card list. With trusted clients
+configured (``ERTPLAN_CDS_CLIENTS``), the hooks and feedback need a client JWT (401 otherwise,
+see :mod:`ertplan.service.cds_auth`); with none, the hooks (which store nothing) stay open and
+feedback, a write, is refused. Discovery is always open, as the specification allows.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel
 
 from ertplan.service.cds import (
@@ -22,8 +25,9 @@ from ertplan.service.cds import (
     fhir_reader,
     parse_request,
 )
+from ertplan.service.cds_auth import TrustedClients, verify_client
 from ertplan.service.deps import Admin, NowDep, PlannerDep, SessionDep
-from ertplan.service.errors import ERROR_RESPONSES, Message
+from ertplan.service.errors import ERROR_RESPONSES, Message, NotAuthenticated
 from ertplan.service.routers.common import Limit, Offset
 from ertplan.store import repositories as repo
 from ertplan.store.models import CdsFeedback
@@ -34,6 +38,7 @@ ServiceId = Annotated[str, Path(max_length=100, description="a service id from d
 _HOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": CdsResponse, "description": "the cards (none for orders of other drugs)"},
     400: {"model": Message, "description": "the request does not follow CDS Hooks"},
+    401: {"model": Message, "description": "no valid JWT of a trusted CDS client"},
     404: {"model": Message, "description": "no service with that id"},
 }
 
@@ -67,6 +72,7 @@ class FeedbackStored(BaseModel):
 class FeedbackPublic(BaseModel):
     id: int
     service_id: str
+    issuer: str
     card_uuid: str
     outcome: str
     accepted_suggestions: list[str]
@@ -78,6 +84,30 @@ class FeedbackPublic(BaseModel):
     received_at: datetime
 
     model_config = {"from_attributes": True}
+
+
+def _endpoint(request: Request) -> str:
+    """The URL the client called, which its JWT's ``aud`` must name (query left out)."""
+    return str(request.url.replace(query=None, fragment=None))
+
+
+def _client(request: Request, clients: TrustedClients) -> str:
+    """The verified issuer of the request's client JWT, or NotAuthenticated (HTTP 401)."""
+    return verify_client(request.headers.get("authorization"), audience=_endpoint(request),
+                         clients=clients, now=request.app.state.clock())
+
+
+def feedback_author(request: Request) -> str:
+    """The verified issuer of the client writing feedback; with no client trusted, 401 always
+    (no anonymous write). A dependency, so it is checked before the body (401 before 422)."""
+    clients: TrustedClients = request.app.state.cds_clients
+    if not clients.configured:
+        raise NotAuthenticated("no CDS client is trusted (ERTPLAN_CDS_CLIENTS): feedback is "
+                               "refused")
+    return _client(request, clients)
+
+
+FeedbackAuthor = Annotated[str, Depends(feedback_author)]
 
 
 def _service(service_id: str) -> str:
@@ -101,6 +131,9 @@ async def cds_call(service_id: ServiceId, request: Request, now: NowDep,
     and whole-vial doses within the per-infusion tolerance as ``update`` suggestions."""
     from starlette.concurrency import run_in_threadpool
 
+    clients: TrustedClients = request.app.state.cds_clients
+    if clients.configured:
+        _client(request, clients)
     hook = parse_request(await request.body(), _service(service_id))
     settings = request.app.state.settings
     # planning and the FHIR read block: off the event loop, like FastAPI's sync routes
@@ -112,16 +145,23 @@ async def cds_call(service_id: ServiceId, request: Request, now: NowDep,
 
 
 @router.post("/cds-services/{service_id}/feedback",
-             responses={404: {"model": Message, "description": "no service with that id"}})
-def cds_feedback(service_id: ServiceId, body: Feedback, session: SessionDep,
-                 now: NowDep) -> FeedbackStored:
-    """CDS Hooks feedback: what the user did with each card (accepted, or overridden and why)."""
+             responses={401: {"model": Message,
+                              "description": "no valid JWT of a trusted CDS client (always, "
+                                             "when none is configured)"},
+                         404: {"model": Message, "description": "no service with that id"}})
+def cds_feedback(service_id: ServiceId, body: Feedback, issuer: FeedbackAuthor,
+                 session: SessionDep, now: NowDep) -> FeedbackStored:
+    """CDS Hooks feedback: what the user did with each card (accepted, or overridden and why).
+
+    A write: only a trusted CDS client's verified JWT may make it; each entry is stored with the
+    client's issuer as its author and an audit row, in one transaction.
+    """
     _service(service_id)
     for item in body.feedback:
         reason = item.overrideReason
         coding = None if reason is None else reason.reason
-        session.add(CdsFeedback(
-            service_id=service_id, card_uuid=item.card, outcome=item.outcome,
+        repo.add_record(session, actor=None, client=issuer, now=now, record=CdsFeedback(
+            service_id=service_id, issuer=issuer, card_uuid=item.card, outcome=item.outcome,
             accepted_suggestions=[accepted.id for accepted in item.acceptedSuggestions],
             override_code=None if coding is None else coding.code,
             override_system=None if coding is None else coding.system,

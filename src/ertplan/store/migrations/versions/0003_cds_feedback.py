@@ -24,6 +24,7 @@ def upgrade() -> None:
         "cds_feedback",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("service_id", sa.String(length=100), nullable=False),
+        sa.Column("issuer", sa.String(length=100), nullable=False),
         sa.Column("card_uuid", sa.String(length=64), nullable=False),
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("accepted_suggestions", sa.JSON(), nullable=False),
