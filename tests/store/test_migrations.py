@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
 from ertplan.store.db import downgrade, make_engine, upgrade
 from ertplan.store.models import Base
@@ -96,3 +98,37 @@ def _json_list(value: object) -> object:
     import json
 
     return json.loads(value) if isinstance(value, str) else value  # SQLite hands back the text
+
+
+def test_migration_0003_adds_the_cds_feedback_table_and_takes_it_away(
+        empty_database_url: str) -> None:
+    from sqlalchemy import text
+
+    engine = make_engine(empty_database_url)
+    try:
+        upgrade(engine, "0002")
+        with engine.connect() as connection:
+            assert "cds_feedback" not in inspect(connection).get_table_names()
+        upgrade(engine)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO cds_feedback (service_id, issuer, card_uuid, outcome, "
+                "accepted_suggestions, outcome_at, received_at) VALUES ('ertplan-order-sign', "
+                "'https://ehr.example.org', 'c1', 'accepted', '[]', "
+                "'2026-12-07 08:05:00+00:00', '2026-12-07 08:06:00+00:00')"))
+        with engine.begin() as connection, pytest.raises(IntegrityError):
+            connection.execute(text(  # the outcome is one of the specification's two
+                "INSERT INTO cds_feedback (service_id, issuer, card_uuid, outcome, "
+                "accepted_suggestions, outcome_at, received_at) VALUES ('ertplan-order-sign', "
+                "'https://ehr.example.org', 'c2', 'ignored', '[]', "
+                "'2026-12-07 08:05:00+00:00', '2026-12-07 08:06:00+00:00')"))
+        downgrade(engine, "0002")
+        with engine.connect() as connection:
+            assert "cds_feedback" not in inspect(connection).get_table_names()
+            assert "patients" in inspect(connection).get_table_names()
+        upgrade(engine)
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert differences == []
+    finally:
+        engine.dispose()

@@ -365,6 +365,16 @@ class CalendarFacts(WriteOnce):
     __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
 
 
+# ---- CDS Hooks (issue 9) ----
+
+
+@dataclass(kw_only=True, eq=False)
+class DrugCodes(Fact):
+    """Codes by which an order names the drug: ATC codes (WHO index); a site adds its own."""
+
+    atc: tuple[str, ...]
+
+
 @dataclass(kw_only=True, eq=False)
 class Monograph(WriteOnce):
     """A drug's monograph as validated data. Obtain it from :func:`load_monograph`."""
@@ -396,6 +406,8 @@ class Monograph(WriteOnce):
     adverse_effects: tuple[AdverseEffects, ...]
     pk_simulation: PkSimulation
     calendar: CalendarFacts
+    # ---- CDS Hooks (issue 9) ----
+    codes: DrugCodes
     __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
 
     def product(self, vial_units: int) -> Product:

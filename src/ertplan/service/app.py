@@ -40,6 +40,12 @@ def create_app(*, engine: Engine, settings: Settings | None = None,
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.planner = Planner(default_vial_sizes=settings.vial_sizes)
+    from ertplan.service.cds import site_drug_codes
+
+    app.state.cds_codes = site_drug_codes(settings.cds_drug_codes, app.state.planner)
+    from ertplan.service.cds_auth import load_clients
+
+    app.state.cds_clients = load_clients(settings.cds_clients)
     install_error_handler(app)
     for router in ROUTERS:
         app.include_router(router)

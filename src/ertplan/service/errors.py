@@ -1,4 +1,4 @@
-"""The one place where ertplan's errors become HTTP answers: 422, 404 or 409, never a 500.
+"""The one place where ertplan's errors become HTTP answers: 400, 401, 422, 404 or 409, never a 500.
 
 An :class:`InputError` answers in FastAPI's own validation shape, so a client reads every 422 the
 same way: ``{"detail": [{"loc": ["body", "weight"], "msg": "...", "type": "value_error"}]}``.
@@ -34,6 +34,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+class BadRequest(ErtplanError):
+    """A request that does not follow its protocol (a CDS Hooks call): HTTP 400 with the reason."""
+
+
+class NotAuthenticated(ErtplanError):
+    """A caller that did not prove who it is (a CDS client's JWT): HTTP 401 with the reason."""
+
+
 def body_location(field: str) -> list[str | int]:
     """``vials[0].lot`` -> ``["body", "vials", 0, "lot"]``; CLI spellings use underscores."""
     location: list[str | int] = ["body"]
@@ -57,6 +65,11 @@ def answer_for(error: ErtplanError) -> JSONResponse:
     """The HTTP answer for one of ertplan's errors."""
     if isinstance(error, InputError):
         return _validation(body_location(error.field), error.problem, error.value)
+    if isinstance(error, BadRequest):
+        return JSONResponse(status_code=status.HTTP_400_BAD_REQUEST, content={"detail": str(error)})
+    if isinstance(error, NotAuthenticated):
+        return JSONResponse(status_code=status.HTTP_401_UNAUTHORIZED,
+                            content={"detail": str(error)}, headers={"WWW-Authenticate": "Bearer"})
     if isinstance(error, NotFoundError):
         return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(error)})
     if isinstance(error, ConflictError):

@@ -18,6 +18,7 @@ from ertplan.core.units import UnitFact
 if TYPE_CHECKING:  # the calendar and PK cores (and NumPy) load only when those endpoints run
     from ertplan.core.calendar import TreatmentCalendar
     from ertplan.core.goals import Goals
+    from ertplan.core.inputs import PreparationInputs
     from ertplan.core.pk import PkSummary
 
 # spellings people type are few; a bound keeps odd input from growing the memo without end
@@ -77,6 +78,15 @@ class Planner:
             fields["vial_sizes"] = self.default_vial_sizes
         order = order_from_inputs(PreparationInputs(**fields), now=now, table=self.unit_table())
         return plan_preparation(order, monograph)
+
+    def plan_from_inputs(self, inputs: PreparationInputs, *, drug: str,
+                         now: datetime) -> PreparationPlan:
+        """The core plan of already assembled text inputs (a CDS Hooks order's)."""
+        from ertplan.core.inputs import order_from_inputs
+        from ertplan.core.preparation import plan_preparation
+
+        order = order_from_inputs(inputs, now=now, table=self.unit_table())
+        return plan_preparation(order, self.monograph(drug))
 
     def calendar_from_text(self, fields: dict[str, Any], *, now: datetime) -> TreatmentCalendar:
         """``ertplan calendar`` from its text inputs; a missing start is `now`'s date."""

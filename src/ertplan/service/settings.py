@@ -17,3 +17,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     token_minutes: int = 8 * 60  # one working shift: a house setting, not a clinical number
     vial_sizes: str | None = None
+    # CDS Hooks: extra codes naming a drug in orders (``imiglucerase=system|code,...``), and how
+    # long to wait for the client's FHIR server when the weight was not prefetched
+    cds_drug_codes: str | None = None
+    cds_fhir_timeout_s: float = 5.0
+    # CDS Hooks §Trusting CDS Clients: each trusted client's JWT issuer (``iss``) and the local
+    # path of its JWK Set file, as JSON: ERTPLAN_CDS_CLIENTS='{"https://ehr.example.org": "/etc/
+    # ertplan/ehr-jwks.json"}'. None configured: hooks stay open, feedback is refused.
+    cds_clients: dict[str, str] = {}

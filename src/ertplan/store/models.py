@@ -309,3 +309,27 @@ class AuditEntry(Base):
     entity_id: Mapped[int] = mapped_column(index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class CdsFeedback(Base):
+    """What a CDS client reported a user did with one of ertplan's cards (CDS Hooks feedback).
+
+    Kept as the client sent it, never edited (so no version); each row is written with its audit
+    row, the author being the verified ``issuer`` of the client's JWT (§Trusting CDS Clients).
+    """
+
+    __tablename__ = "cds_feedback"
+    __table_args__ = (CheckConstraint("outcome IN ('accepted', 'overridden')", name="outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(100), index=True)
+    issuer: Mapped[str] = mapped_column(String(100))
+    card_uuid: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20))
+    accepted_suggestions: Mapped[list[str]] = mapped_column(JSON)
+    override_code: Mapped[str | None] = mapped_column(String(200))
+    override_system: Mapped[str | None] = mapped_column(String(500))
+    override_display: Mapped[str | None] = mapped_column(String(500))
+    override_comment: Mapped[str | None] = mapped_column(Text)
+    outcome_at: Mapped[datetime]
+    received_at: Mapped[datetime]

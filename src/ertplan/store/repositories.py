@@ -38,6 +38,8 @@ Record = TypeVar("Record", bound=Base)
 
 # the audit's "who" when a change comes from the command line on the server, not a signed-in user
 LOCAL_ACTOR = "local administrator (ertplan users add)"
+# the audit's "who" for a write by a CDS client, named by the verified issuer of its JWT
+CLIENT_ACTOR = "CDS client {issuer}"
 # never copied into the audit log
 _SECRET_COLUMNS = frozenset({"password_hash", "token_sha256"})
 
@@ -60,12 +62,21 @@ def snapshot(record: Base) -> dict[str, Any]:
 
 
 def write_audit(session: Session, *, actor: User | None, action: str, record: Base,
-                before: dict[str, Any] | None, now: datetime) -> AuditEntry:
-    """Append one audit row for a change to `record` (already flushed, so it has its id)."""
+                before: dict[str, Any] | None, now: datetime,
+                client: str | None = None) -> AuditEntry:
+    """Append one audit row for a change to `record` (already flushed, so it has its id).
+
+    The author is `actor`; or, with `actor` None, the CDS client whose verified issuer is
+    `client`; or, with neither, the local command line.
+    """
+    if actor is not None:
+        author = actor.username
+    else:
+        author = LOCAL_ACTOR if client is None else CLIENT_ACTOR.format(issuer=client)
     entry = AuditEntry(
         at=now,
         actor_id=None if actor is None else actor.id,
-        actor=LOCAL_ACTOR if actor is None else actor.username,
+        actor=author,
         action=action,
         entity=entity_name(type(record)),
         entity_id=record.id,  # type: ignore[attr-defined]  # every ertplan table has an id
@@ -78,13 +89,17 @@ def write_audit(session: Session, *, actor: User | None, action: str, record: Ba
 
 
 def add_record(session: Session, *, actor: User | None, record: Record, now: datetime,
-               action: str = "create") -> Record:
-    """Insert `record` and its audit row; a duplicate of a unique field raises ConflictError."""
+               action: str = "create", client: str | None = None) -> Record:
+    """Insert `record` and its audit row; a duplicate of a unique field raises ConflictError.
+
+    `client` is the verified issuer of a CDS client writing without a user (see write_audit).
+    """
     if hasattr(record, "version") and record.version is None:
         record.version = 1
     session.add(record)
     _flush(session, entity_name(type(record)))
-    write_audit(session, actor=actor, action=action, record=record, before=None, now=now)
+    write_audit(session, actor=actor, action=action, record=record, before=None, now=now,
+                client=client)
     return record
 
 

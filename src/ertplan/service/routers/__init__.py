@@ -6,6 +6,7 @@ from ertplan.service.routers import (
     administrations,
     audit,
     auth,
+    cds,
     observations,
     orders,
     patients,
@@ -29,4 +30,5 @@ ROUTERS = (
     audit.router,
     plans.router,
     plans.pk_router,
+    cds.router,
 )
