@@ -13,14 +13,6 @@ p99 latency of each and their ratio; ertplan issue 9 aims at an order-sign p99 u
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as a script, this folder comes first on sys.path and benchmarks/calendar.py would shadow the
-# standard library's `calendar` (imported by http.client's email package and by PyJWT).
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [entry for entry in sys.path if str(Path(entry or ".").resolve()) != _HERE]
-
 import argparse
 import http.client
 import json
@@ -28,9 +20,11 @@ import os
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 FIXTURE = (Path(__file__).resolve().parent.parent / "tests" / "service" / "fixtures"

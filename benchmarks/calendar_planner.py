@@ -7,7 +7,7 @@ Three measurements, all in this one process so that machine load hits them alike
 3. small calendars (8 to 12 weeks, where trying every combination finishes): the planner against
    ``solve_exhaustively``, reported as a speed ratio after checking both reach the same optimum.
 
-    python benchmarks/calendar.py [--patients 2000] [--seed 1] [--baseline OLD_CHECKOUT]
+    python benchmarks/calendar_planner.py [--patients 2000] [--seed 1] [--baseline OLD_CHECKOUT]
 
 With ``--baseline``, the same population is then planned by another checkout's ``src`` (e.g. a
 ``git worktree`` of main) in a child process of this run, and the speed-ups are printed as ratios.
@@ -17,24 +17,18 @@ Weights are drawn as a clinic records them (0.1 kg), doses per kg from the label
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and the file itself would shadow the
-# standard library's `calendar` for every module that imports it: take the folder off first.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [entry for entry in sys.path if str(Path(entry or ".").resolve()) != _HERE]
-
 import argparse
 import json
 import os
 import random
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import partial
+from pathlib import Path
 
 from ertplan.core import calendar as planner
 from ertplan.core.calendar import CalendarOrder, RoundingProblem, plan_calendar
