@@ -132,3 +132,16 @@ def test_monograph_data_cannot_be_changed_once_loaded(imiglucerase: Monograph) -
         del imiglucerase.products[0].vial_units
     with pytest.raises(FrozenInstanceError):
         imiglucerase.drug = "other"
+
+
+def test_a_schema_object_reads_back_in_its_repr(imiglucerase: Monograph) -> None:
+    shown = repr(imiglucerase.dilution)
+    assert shown.startswith("Dilution(")
+    assert "final_volume_ml_max=200" in shown
+
+
+def test_a_required_fact_missing_from_the_file_is_still_refused() -> None:
+    data = raw_imiglucerase()
+    del data["products"][0]["sterile_water_ml"]
+    with pytest.raises(MonographError, match=r"products\.0\.sterile_water_ml"):
+        validate_monograph(data, "broken.toml")

@@ -32,13 +32,13 @@ Group = Literal["all", "female", "child", "male-adult", "spleen-intact", "splene
 Organ = Literal["liver", "spleen"]
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class MolarMass(Fact):
     g_per_mol: float
     basis: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class OrganNormalVolume(Fact):
     """The normal-volume rule behind "multiples of normal" (MN)."""
 
@@ -52,19 +52,19 @@ class OrganNormalVolume(Fact):
         return per_kg * weight_kg
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Groups(Fact):
     adult_age_years: float
     reason: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Thrombocytopenia(Fact):
     severe_below: float
     moderate_below: float
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Analyte(Fact):
     """An observation ertplan reads: the unit it reports in and the direction of a response."""
 
@@ -78,7 +78,7 @@ class Analyte(Fact):
     fit_trend: bool = True
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Goal(Fact):
     """One published therapeutic goal; `target` is in the unit its `kind` implies."""
 
@@ -96,12 +96,12 @@ class Goal(Fact):
     note: str | None = None
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Schedule(Fact):
     horizon_years: int
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class MonitoringItem(Fact):
     """A dated item of the monitoring plan, counted in months from the start of therapy."""
 
@@ -115,7 +115,7 @@ class MonitoringItem(Fact):
     until_months: int | None = None
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Goals(WriteOnce):
     """A goals data file as validated data. Obtain it from :func:`load_goals`."""
 

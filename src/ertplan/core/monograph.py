@@ -25,14 +25,21 @@ T = TypeVar("T")
 MONOGRAPH_FOLDER = Path(__file__).resolve().parent.parent / "monographs"
 
 class WriteOnce:
-    """Immutable once built: each attribute is set once (by the constructor) and never again.
+    """Immutable once built: each attribute is set once (by validation) and never again.
 
-    The schema's dataclasses use this instead of ``frozen=True``, which on Python 3.11 generates
-    code per class that made up most of ``ertplan prepare``'s start-up (some 0.5 ms a class).
-    Equality is identity (``eq=False``): a monograph is loaded once and shared.
+    The schema's dataclasses use this instead of ``frozen=True``, and are declared with
+    ``init=False, repr=False, eq=False``: on Python 3.11 each generated method is compiled at
+    import, and with some 40 schema classes that was most of ``ertplan prepare``'s start-up.
+    Instances are only ever made by pydantic (which sets the fields itself) or by unpickling the
+    cache, so no generated ``__init__`` is needed; one ``__repr__`` here serves every class, and
+    equality is identity, since a monograph is loaded once and shared.
     """
 
     __slots__ = ()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        return f"{type(self).__name__}({fields})"
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self.__dict__:
@@ -47,7 +54,7 @@ class WriteOnce:
 _STRICT: dict[str, Any] = {"extra": "forbid"}
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Reference(WriteOnce):
     """One source document: a short label for alerts and the full citation."""
 
@@ -56,7 +63,7 @@ class Reference(WriteOnce):
     __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Fact(WriteOnce):
     """Base of every fact group: where it comes from, and whether it was read in the original."""
 
@@ -65,7 +72,7 @@ class Fact(WriteOnce):
     __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Identity(Fact):
     generic_name: str
     brand_names: tuple[str, ...]
@@ -76,7 +83,7 @@ class Identity(Fact):
     description: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Indication(Fact):
     condition: str
     text: str
@@ -85,14 +92,14 @@ class Indication(Fact):
     requires_any_manifestation: tuple[str, ...] = ()
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Availability(Fact):
     region: str
     status: Literal["marketed", "discontinued", "not-listed"]
     note: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Product(Fact):
     """One vial size: how much water reconstitutes it and the concentration that gives."""
 
@@ -103,40 +110,40 @@ class Product(Fact):
     availability: tuple[Availability, ...] = ()
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Reconstitution(Fact):
     diluent: str
     technique: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Dilution(Fact):
     diluent: str
     final_volume_ml_min: float
     final_volume_ml_max: float
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Administration(Fact):
     route: str
     duration_min_lower: float
     duration_min_upper: float
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class AdministrationDefault(Fact):
     duration_min: float
     reason: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class InfusionFilter(Fact):
     description: str
     wording: str
     required: bool
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class StabilityEntry(Fact):
     stage: Stage
     storage: Storage
@@ -144,7 +151,7 @@ class StabilityEntry(Fact):
     conditions: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Regimen(WriteOnce):
     """A labelled regimen: a per-infusion dose and either an interval in days or a weekly count."""
 
@@ -169,24 +176,24 @@ class Regimen(WriteOnce):
         return 7 / self.interval_days
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class DoseRange(Fact):
     text: str
     lowest: Regimen
     highest: Regimen
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class DoseRounding(Fact):
     text: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class ExposureWindow(Fact):
     days: float
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Planning(Fact):
     """House conventions (not clinical facts) that a site may review: limits and thresholds."""
 
@@ -198,14 +205,14 @@ class Planning(Fact):
     final_volume_step_ml: float
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class AntibodyEffects(Fact):
     volume_of_distribution: Literal["decreased", "increased", "unchanged"]
     clearance: Literal["decreased", "increased", "unchanged"]
     half_life: Literal["decreased", "increased", "unchanged"]
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Pharmacokinetics(Fact):
     half_life_min_lower: float
     half_life_min_upper: float
@@ -220,7 +227,7 @@ CentralValue = Literal["geometric-mean", "arithmetic-mean"]
 SamplingRule = Literal["log-uniform", "uniform"]
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class PkTypical(Fact):
     """How the typical patient's half-life and volume are taken from the monograph's ranges."""
 
@@ -229,7 +236,7 @@ class PkTypical(Fact):
     reason: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class PkSampling(Fact):
     """How virtual patients' half-life and volume are drawn across the monograph's ranges."""
 
@@ -238,13 +245,13 @@ class PkSampling(Fact):
     reason: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class AntibodyIncidence(Fact):
     percent: float
     text: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class AntibodyFactors(Fact):
     """Multipliers of volume and clearance in antibody-positive patients (half-life follows)."""
 
@@ -254,7 +261,7 @@ class AntibodyFactors(Fact):
     reason: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class PkSimulation(Fact):
     """The conventions of ertplan's pharmacokinetic simulator (``ertplan pk``)."""
 
@@ -266,13 +273,13 @@ class PkSimulation(Fact):
     antibody_factors: AntibodyFactors
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Caution(Fact):
     topic: str
     text: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class AlertRule(Fact):
     """How one alert code reads: severity and a message template filled in by the planner."""
 
@@ -283,14 +290,14 @@ class AlertRule(Fact):
 # ---- clinical safety (issue 5): screening, hypersensitivity, adverse effects ----
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class ScreeningRules(Fact):
     """Numbers of the screening rules (the rest of each rule's wording is in ``alerts``)."""
 
     minimum_age_years: float
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Hypersensitivity(Fact):
     """The label's hypersensitivity picture, its handling, and what it leaves unsaid."""
 
@@ -303,7 +310,7 @@ class Hypersensitivity(Fact):
     not_covered: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Grade(Fact):
     """One grade of a published hypersensitivity grading scale and the label's signs in it."""
 
@@ -313,19 +320,19 @@ class Grade(Fact):
     signs: tuple[str, ...]
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class GradingScale(Fact):
     name: str
     grades: tuple[Grade, ...]
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class ReactionPolicy(Fact):
     reevaluate_from_grade: int
     reason: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class AdverseEffects(Fact):
     """Common adverse effects in an age group (completed years, inclusive; no upper = open)."""
 
@@ -338,7 +345,7 @@ class AdverseEffects(Fact):
 # ---- treatment calendar (issue 4) ----
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Tolerance(Fact):
     """A rounding tolerance of the treatment calendar, in percent of the prescribed units."""
 
@@ -346,7 +353,7 @@ class Tolerance(Fact):
     text: str
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class CalendarSchedule(Fact):
     """House conventions of the calendar: default weekdays, regimens offered, longest plan."""
 
@@ -355,7 +362,7 @@ class CalendarSchedule(Fact):
     longest_calendar_days: int
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class CalendarFacts(WriteOnce):
     """The facts and conventions the treatment calendar plans with (``[calendar.*]``)."""
 
@@ -368,14 +375,14 @@ class CalendarFacts(WriteOnce):
 # ---- CDS Hooks (issue 9) ----
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class DrugCodes(Fact):
     """Codes by which an order names the drug: ATC codes (WHO index); a site adds its own."""
 
     atc: tuple[str, ...]
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Monograph(WriteOnce):
     """A drug's monograph as validated data. Obtain it from :func:`load_monograph`."""
 
