@@ -89,6 +89,19 @@ def test_order_sign_70_kg_at_60_u_per_kg_every_2_weeks_plans_4200_u_in_eleven_vi
     assert not any(card.get("suggestions") for card in cards)
 
 
+def test_a_dose_too_large_for_one_bag_says_no_bag_rather_than_no_reference(
+        clinic: Clinic) -> None:
+    body = fixture("cds-order-sign-imiglucerase")
+    for entry in body["prefetch"]["weight"]["entry"]:
+        entry["resource"]["valueQuantity"]["value"] = 150  # 9000 U: 225 mL of drug alone
+    cards = checked_cards(clinic.client.post(SIGN, json=body))
+    detail = cards[0]["detail"]
+    assert "0.9% sodium chloride injection: none: no bag is planned" in detail  # the data's diluent
+    assert "not stated by the references" not in detail
+    assert "no bag is planned (see alerts)" in detail  # the diluted bag's beyond-use basis
+    assert any(card["indicator"] == "critical" for card in cards[1:])
+
+
 def test_order_select_3900_u_total_for_65_kg_offers_whole_vial_doses_within_10_percent(
         clinic: Clinic) -> None:
     cards = checked_cards(clinic.client.post(SELECT,

@@ -313,7 +313,7 @@ def answer(request: HookRequest, *, planner: Planner, now: datetime,
                                  f"{error.field}"),
                 detail=f"{error}. Correct the order so that ertplan can plan it."))
             continue
-        cards.append(_plan_card(plan, weight, labs, source))
+        cards.append(_plan_card(plan, weight, labs, source, monograph))
         cards.extend(_alert_card(alert) for alert in plan.alerts)
         rounding = _rounding_card(order, plan, monograph)
         if rounding is not None:
@@ -355,11 +355,13 @@ def _vials(vials: Sequence[VialCount]) -> str:
 
 
 def _number(value: float | None, unit: str) -> str:
-    return "not stated by the references" if value is None else f"{value:g} {unit}"
+    # a volume or rate is missing only when no bag could be planned (the dose alone is too large)
+    return "none: no bag is planned (see the alerts)" if value is None else f"{value:g} {unit}"
 
 
 def _plan_card(plan: PreparationPlan, weight: Reading,
-               labs: Sequence[tuple[str, Reading | None]], source: Source) -> Card:
+               labs: Sequence[tuple[str, Reading | None]], source: Source,
+               monograph: Monograph) -> Card:
     beyond = plan.beyond_use
     lines = [
         f"**Dose**: {plan.dose_units:g} U ({plan.dose_per_kg:g} U/kg × {plan.weight_kg:g} kg, "
@@ -370,16 +372,16 @@ def _plan_card(plan: PreparationPlan, weight: Reading,
         *(f"**Reconstitute**: {step.count} × {step.vial_units} U vial(s) with "
           f"{step.sterile_water_ml:g} mL sterile water each "
           f"({step.concentration_units_per_ml:g} U/mL)" for step in plan.reconstitution),
-        f"**Withdraw**: {plan.withdraw_ml:g} mL; sodium chloride 0.9%: "
+        f"**Withdraw**: {plan.withdraw_ml:g} mL; {monograph.dilution.diluent}: "
         f"{_number(plan.sodium_chloride_ml, 'mL')}; final volume "
         f"{_number(plan.final_volume_ml, 'mL')}",
         f"**Infusion**: {plan.infusion.duration_min:g} min at "
         f"{_number(plan.infusion.rate_ml_per_h, 'mL/h')}",
         "**Beyond use**: reconstituted until "
         + (beyond.reconstituted_until.isoformat() if beyond.reconstituted_until
-           else "not stated by the references")
+           else beyond.reconstituted_basis)
         + "; diluted until " + (beyond.diluted_until.isoformat() if beyond.diluted_until
-                                else "not stated by the references"),
+                                else beyond.diluted_basis),
         *(f"**Latest {name}**: " + (f"{reading.text}" + (
             f" of {reading.effective}" if reading.effective else "")
             if reading else "none in prefetch") for name, reading in labs),
