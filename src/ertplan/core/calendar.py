@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ertplan.core.alerts import Alert, by_severity, make_alert
 from ertplan.core.dosing import (
@@ -119,9 +119,12 @@ class CalendarOrder:
 
 # ---- the calendar ------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class PlannedInfusion:
-    """One infusion day. `units` is what is given; `waste_units` what is left in the vials."""
+class PlannedInfusion(NamedTuple):
+    """One infusion day. `units` is what is given; `waste_units` what is left in the vials.
+
+    A named tuple rather than a frozen dataclass, like :class:`CalendarWindow`: a calendar makes
+    one per infusion, and building frozen dataclasses was a quarter of a calendar's time.
+    """
 
     date: Day
     shifted_from: Day | None
@@ -144,8 +147,7 @@ class MissedInfusion:
     reason: str
 
 
-@dataclass(frozen=True)
-class CalendarWindow:
+class CalendarWindow(NamedTuple):
     """The infusions from `first_date` spanning 4 weeks, against the prescribed total."""
 
     first_date: date
@@ -305,6 +307,33 @@ def rolling_windows(ordinals: Sequence[int], window_days: float) -> list[tuple[i
         if not windows or last > windows[-1][1]:
             windows.append((first, last))
     return windows
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """What a calendar's dates alone decide, shared by every patient on the same schedule."""
+
+    scheduled: tuple[tuple[date, date | None], ...]
+    missed: tuple[MissedInfusion, ...]
+    dates: tuple[date, ...]
+    windows: tuple[tuple[int, int], ...]
+    window_lengths: frozenset[int]
+    shortest_gap_days: int | None
+
+
+@lru_cache(maxsize=256)
+def _schedule(start: date, end: date, every_days: int | None, weekdays: tuple[int, ...],
+              skip: frozenset[date], window_days: float) -> _Schedule:
+    """The dates and 4-week windows of one schedule (a clinic plans many patients on few)."""
+    scheduled, missed = infusion_dates(start, end, every_days=every_days, weekdays=weekdays,
+                                       skip=skip)
+    dates = tuple(day for day, _ in scheduled)
+    windows = tuple(rolling_windows([day.toordinal() for day in dates], window_days))
+    gaps = [(later - earlier).days for earlier, later in itertools.pairwise(dates)]
+    return _Schedule(scheduled=tuple(scheduled), missed=tuple(missed), dates=dates,
+                     windows=windows,
+                     window_lengths=frozenset(last - first + 1 for first, last in windows),
+                     shortest_gap_days=min(gaps) if gaps else None)
 
 
 # ---- candidates and the rounding problem -------------------------------------------------------
@@ -480,8 +509,15 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
     floors: list[int] = []
     kinds: list[int] = []  # infusions of the same kind have the same choices and costs
     kind_infos: list[_KindInfo] = []
+    uniform_kind = (problem.candidates.count(problem.candidates[0]) == count
+                    and problem.prescribed_mu.count(problem.prescribed_mu[0]) == count
+                    and problem.fixed.count(None) == count)  # one dose all year: one kind
     for cands, dose_mu, fixed in zip(problem.candidates, problem.prescribed_mu, problem.fixed,
                                      strict=True):
+        if uniform_kind and kinds:
+            deltas, own_costs = deltas * count, own_costs * count
+            floors, kinds = floors * count, kinds * count
+            break
         known = per_dose.get((id(cands), dose_mu, fixed))
         if known is None:
             row = [c.given_mu - dose_mu for c in cands]
@@ -501,8 +537,9 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
     if shortcuts:
         # a calendar repeating the best choices for one window reaches, most often, a cost no
         # calendar can beat: then it is optimal and no search is needed
-        bound, tiled = _bound_and_tiling(problem, kinds, kind_infos, shift)
-        if _packed_cost(problem, tiled, deltas, own_costs, shift) == bound:
+        sliding = _sliding_window_length(problem) if uniform_kind else None
+        bound, tiled = _bound_and_tiling(problem, kinds, kind_infos, shift, sliding)
+        if _packed_cost(problem, tiled, deltas, own_costs, shift, sliding) == bound:
             return tiled, True
     closing: list[list[tuple[int, int]]] = [[] for _ in range(count)]
     keep = [index + 1 for index in range(count)]
@@ -691,9 +728,37 @@ def lower_bound(problem: RoundingProblem) -> Objective:
     return excess, waste, within, change, vials
 
 
+def _sliding_window_length(problem: RoundingProblem) -> int | None:
+    """L where the windows are every run of L consecutive infusions, all with one tolerance (a
+    regular schedule with one dose all year); else None."""
+    windows, count = problem.windows, len(problem.candidates)
+    if not windows:
+        return None
+    length = windows[0][1] + 1
+    if (windows[0][0] != 0 or len(windows) != count - length + 1
+            or windows[-1] != (count - length, count - 1)
+            or problem.window_tolerance_mu.count(problem.window_tolerance_mu[0]) != len(windows)
+            or any(last - first + 1 != length for first, last in windows)):
+        return None
+    return length  # strictly increasing firsts from 0 to count - length: every run of `length`
+
+
 def _packed_cost(problem: RoundingProblem, choices: Sequence[int], deltas: Sequence[list[int]],
-                 own_costs: Sequence[list[int]], shift: int) -> int:
-    """:func:`objective` packed into one integer the way :func:`solve` packs it."""
+                 own_costs: Sequence[list[int]], shift: int, sliding: int | None = None) -> int:
+    """:func:`objective` packed into one integer the way :func:`solve` packs it.
+
+    `sliding` (from :func:`_sliding_window_length`) says every infusion has the same costs and
+    the windows slide one infusion at a time: summed without walking the window list.
+    """
+    if sliding is not None:
+        row, own = deltas[0], own_costs[0]
+        before = list(itertools.accumulate(map(row.__getitem__, choices), initial=0))
+        deviations = [abs(later - earlier)
+                      for earlier, later in zip(before[:-sliding], before[sliding:], strict=True)]
+        tolerance = problem.window_tolerance_mu[0]
+        excess = sum(deviation - tolerance for deviation in deviations if deviation > tolerance)
+        return (sum(map(own.__getitem__, choices)) + (excess << (4 * shift))
+                + (sum(deviations) << (2 * shift)))
     total = sum(own_costs[index][choice] for index, choice in enumerate(choices))
     before = list(itertools.accumulate(
         (deltas[index][choice] for index, choice in enumerate(choices)), initial=0))
@@ -882,7 +947,8 @@ def _kind_info(cands: Sequence[Candidate], row: Sequence[int], fixed: int | None
 
 
 def _bound_and_tiling(problem: RoundingProblem, kinds: Sequence[int],
-                      infos: Sequence[_KindInfo], shift: int) -> tuple[int, tuple[int, ...]]:
+                      infos: Sequence[_KindInfo], shift: int, sliding: int | None = None
+                      ) -> tuple[int, tuple[int, ...]]:
     """A cost no calendar of `problem` can beat (packed like :func:`solve`'s), and a calendar
     that often reaches it: the best choices for one window, repeated window after window.
 
@@ -896,10 +962,19 @@ def _bound_and_tiling(problem: RoundingProblem, kinds: Sequence[int],
     by_window: dict[tuple[object, ...], tuple[int, int, _Block | None]] = {}
     blocks: list[tuple[int, int, _Block | None]] = []
     covered_from = len(kinds)
+    if sliding is not None:
+        # one kind, windows sliding by one: every window has the same bound (the loop below,
+        # without walking the windows), and the disjoint ones start every `sliding` from the end
+        least_excess, least_within, best = _window_bound([infos[kinds[0]]] * sliding,
+                                                         problem.window_tolerance_mu[0])
+        excess, within = least_excess * len(windows), least_within * len(windows)
+        blocks = [(first, first + sliding - 1, best)
+                  for first in range(len(kinds) - sliding, -1, -sliding)]
     # from the last window back, so that ties are broken as the programme breaks them (the
     # calendar ends like the programme's, which keeps the first of equal final states)
-    for (first, last), tolerance in zip(reversed(windows), reversed(problem.window_tolerance_mu),
-                                        strict=True):
+    for (first, last), tolerance in zip(reversed(windows if sliding is None else ()),
+                                        reversed(problem.window_tolerance_mu
+                                                 if sliding is None else ()), strict=True):
         key = (tolerance, *kinds[first:last + 1])
         known = by_window.get(key)
         if known is None:
@@ -1031,13 +1106,12 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
     else:
         every_days = None
         weekdays = _weekdays(order, monograph)
-    scheduled, missed = infusion_dates(order.start, order.end, every_days=every_days,
-                                       weekdays=weekdays or (), skip=order.skip)
+    schedule = _schedule(order.start, order.end, every_days, weekdays or (), order.skip,
+                         monograph.exposure_window.days)
+    scheduled, missed, dates, windows = (schedule.scheduled, schedule.missed, schedule.dates,
+                                         schedule.windows)
     for miss in missed:
         alerts.append(make_alert(monograph, "infusion-missed", date=miss.due.isoformat()))
-    dates = [day for day, _ in scheduled]
-    window_days = monograph.exposure_window.days
-    windows = tuple(rolling_windows([day.toordinal() for day in dates], window_days))
 
     def weight_on(day: date, known: Sequence[WeightChange]) -> float:
         weight = order.weight_kg
@@ -1046,28 +1120,36 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
                 weight = change.weight_kg
         return weight
 
-    def prescribed_for(known: Sequence[WeightChange]) -> list[int]:
+    def prescribed_for(known: Sequence[WeightChange]) -> tuple[int, ...]:
         if not known:
-            return [round(order.weight_kg * order.dose_units_per_kg * _MILLI)] * len(dates)
-        return [round(weight_on(day, known) * order.dose_units_per_kg * _MILLI) for day in dates]
+            return (round(order.weight_kg * order.dose_units_per_kg * _MILLI),) * len(dates)
+        return tuple(round(weight_on(day, known) * order.dose_units_per_kg * _MILLI)
+                     for day in dates)
 
     def problem_for(known: Sequence[WeightChange], fixed: Sequence[int | None],
                     sizes_from: Sequence[tuple[int, ...]],
                     first_stock: tuple[int, Mapping[int, int]] | None = None
                     ) -> RoundingProblem:
         prescribed = prescribed_for(known)
-        before = list(itertools.accumulate(prescribed, initial=0))
-        candidates = [
-            _stock_candidates(dose_mu, first_stock[1], infusion_tolerance)
-            if first_stock is not None and index == first_stock[0] else
-            _unlimited_candidates(dose_mu, sizes_from[index], infusion_tolerance)
-            for index, dose_mu in enumerate(prescribed)]
-        return RoundingProblem(
-            prescribed_mu=tuple(prescribed), candidates=tuple(candidates), windows=windows,
-            window_tolerance_mu=tuple(
-                round((before[last + 1] - before[first]) * window_tolerance / 100)
-                for first, last in windows),
-            fixed=tuple(fixed))
+        if not known and first_stock is None and sizes_from.count(sizes) == len(sizes_from):
+            # one dose and one set of sizes all year (most calendars): shared, computed once
+            dose_mu = prescribed[0] if prescribed else 0
+            candidates = (_unlimited_candidates(dose_mu, sizes, infusion_tolerance),) * len(
+                prescribed)
+            by_length = {length: round(length * dose_mu * window_tolerance / 100)
+                         for length in schedule.window_lengths}
+            tolerances = tuple(by_length[last - first + 1] for first, last in windows)
+        else:
+            before = list(itertools.accumulate(prescribed, initial=0))
+            candidates = tuple(
+                _stock_candidates(dose_mu, first_stock[1], infusion_tolerance)
+                if first_stock is not None and index == first_stock[0] else
+                _unlimited_candidates(dose_mu, sizes_from[index], infusion_tolerance)
+                for index, dose_mu in enumerate(prescribed))
+            tolerances = tuple(round((before[last + 1] - before[first]) * window_tolerance / 100)
+                               for first, last in windows)
+        return RoundingProblem(prescribed_mu=prescribed, candidates=candidates, windows=windows,
+                               window_tolerance_mu=tolerances, fixed=tuple(fixed))
 
     # plan as if no weight change were coming, then re-plan from each change with what came before
     count = len(dates)
@@ -1120,7 +1202,9 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
 
     return _assemble(
         order=order, monograph=monograph, problem=problem, picked=picked, dates=scheduled,
-        missed=missed, windows=windows, weights=[weight_on(day, changes) for day in dates],
+        missed=missed, windows=windows, shortest_gap_days=schedule.shortest_gap_days,
+        weights=[weight_on(day, changes) for day in dates] if changes else
+        [order.weight_kg] * count,
         sizes=sizes, stock=stock, from_stock=from_stock, runs_out=runs_out, proven=proven,
         weekdays=weekdays, infusion_tolerance=infusion_tolerance,
         window_tolerance=window_tolerance, alerts=alerts)
@@ -1152,45 +1236,51 @@ def _assemble(
     *, order: CalendarOrder, monograph: Monograph, problem: RoundingProblem,
     picked: Sequence[Candidate], dates: Sequence[tuple[date, date | None]],
     missed: Sequence[MissedInfusion], windows: Sequence[tuple[int, int]],
-    weights: Sequence[float], sizes: tuple[int, ...], stock: dict[int, int] | None,
+    shortest_gap_days: int | None, weights: Sequence[float], sizes: tuple[int, ...],
+    stock: dict[int, int] | None,
     from_stock: Sequence[bool | None], runs_out: int | None, proven: bool,
     weekdays: tuple[int, ...] | None, infusion_tolerance: float, window_tolerance: float,
     alerts: list[Alert],
 ) -> TreatmentCalendar:
     prescribed = problem.prescribed_mu
-    infusions = []
+    all_candidates = problem.candidates
+    infusions: list[PlannedInfusion] = []
+    append_infusion = infusions.append
     # what an infusion reports depends only on its dose and choice: computed once for each pair
     # (a constant dose repeats a few pairs all year)
-    reported: dict[tuple[int, int, int], tuple[float, float, float, int, float, Rounding]] = {}
-    for index, ((day, shifted_from), candidate) in enumerate(zip(dates, picked, strict=True)):
-        options = problem.candidates[index]
-        key = (id(options), id(candidate), prescribed[index])
+    reported: dict[tuple[int, int, int], tuple[float, float, float, tuple[VialCount, ...], int,
+                                               float, Rounding]] = {}
+    for index, (day, shifted_from) in enumerate(dates):
+        candidate = picked[index]
+        dose_mu = prescribed[index]
+        key = (id(all_candidates[index]), id(candidate), dose_mu)
         known = reported.get(key)
         if known is None:
             rounding: Rounding = "whole-vials" if candidate.whole else (
-                "exact-keeps-window" if any(c.whole for c in options) else "exact-no-whole-vial")
+                "exact-keeps-window" if any(c.whole for c in all_candidates[index])
+                else "exact-no-whole-vial")
             known = reported[key] = (
-                prescribed[index] / _MILLI, _units(candidate.given_mu),
-                100 * candidate.given_mu / prescribed[index],
-                (candidate.given_mu + candidate.waste_mu) // _MILLI, candidate.waste_mu / _MILLI,
-                rounding)
-        infusions.append(PlannedInfusion(
-            date=day, shifted_from=shifted_from, weight_kg=weights[index],
-            prescribed_units=known[0], units=known[1], percent_of_prescribed=known[2],
-            vials=candidate.vials, vial_units_total=known[3], waste_units=known[4],
-            rounding=known[5], from_stock=from_stock[index]))
-    window_reports = []
+                dose_mu / _MILLI, _units(candidate.given_mu), 100 * candidate.given_mu / dose_mu,
+                candidate.vials, (candidate.given_mu + candidate.waste_mu) // _MILLI,
+                candidate.waste_mu / _MILLI, rounding)
+        append_infusion(PlannedInfusion(day, shifted_from, weights[index], *known,
+                                        from_stock[index]))
+    window_reports: list[CalendarWindow] = []
+    append_window = window_reports.append
     given_before = list(itertools.accumulate((c.given_mu for c in picked), initial=0))
     wanted_before = list(itertools.accumulate(prescribed, initial=0))
+    # likewise a window's report, but for its dates, depends on a few sums that recur all year
+    summed: dict[tuple[int, int, int, int], tuple[int, float, float, float, float, bool]] = {}
     for (first, last), tolerance in zip(windows, problem.window_tolerance_mu, strict=True):
         given = given_before[last + 1] - given_before[first]
         wanted = wanted_before[last + 1] - wanted_before[first]
-        window_reports.append(CalendarWindow(
-            first_date=dates[first][0], last_date=dates[last][0], infusions=last - first + 1,
-            prescribed_units=wanted / _MILLI, given_units=given / _MILLI,
-            deviation_units=(given - wanted) / _MILLI,
-            deviation_percent=100 * (given - wanted) / wanted,
-            within_tolerance=abs(given - wanted) <= tolerance))
+        sums = (last - first, given, wanted, tolerance)
+        figures = summed.get(sums)
+        if figures is None:
+            figures = summed[sums] = (
+                last - first + 1, wanted / _MILLI, given / _MILLI, (given - wanted) / _MILLI,
+                100 * (given - wanted) / wanted, abs(given - wanted) <= tolerance)
+        append_window(CalendarWindow(dates[first][0], dates[last][0], *figures))
 
     waste_mu = sum(c.waste_mu for c in picked)
     opened = sum(i.vial_units_total for i in infusions)
@@ -1239,7 +1329,7 @@ def _assemble(
         waste_percent=100 * waste_mu / _MILLI / opened if opened else 0.0,
         baseline_waste_total_units=baseline_waste_mu / _MILLI,
         waste_saved_units=(baseline_waste_mu - waste_mu) / _MILLI,
-        vial_sharing=_sharing_basis(monograph, stability, [d for d, _ in dates]),
+        vial_sharing=_sharing_basis(monograph, stability, shortest_gap_days),
         optimality=("optimal: proven over every 4-week window (a lower bound reached, or an exact "
                     "dynamic programme)" if proven else
                     f"not proven optimal: more than {MAX_STATES} open-window states, the "
@@ -1368,14 +1458,16 @@ def _reconstituted_hours(monograph: Monograph) -> float | None:
     return max(hours) if hours else None
 
 
-def _sharing_basis(monograph: Monograph, hours: float | None, dates: Sequence[date]) -> str:
+@lru_cache(maxsize=64)
+def _sharing_basis(monograph: Monograph, hours: float | None, shortest_gap_days: int | None
+                   ) -> str:
     """Why each infusion opens its own vials: reconstituted stability against the gaps."""
     if hours is None:
         return ("The references give no stability for reconstituted vials: each infusion opens "
                 "its own vials and discards what is left.")
     entries = [e for e in monograph.stability if e.stage == "reconstituted"]
-    gaps = [(later - earlier).days for earlier, later in itertools.pairwise(dates)]
-    shortest = f"; the shortest gap between infusions is {min(gaps)} day(s)" if gaps else ""
+    shortest = ("" if shortest_gap_days is None else
+                f"; the shortest gap between infusions is {shortest_gap_days} day(s)")
     return (f"Reconstituted vials keep at most {hours:g} h ({monograph.cite(entries[0].source)})"
             f"{shortest}: no vial is shared between infusion days; what is left is discarded.")
 
