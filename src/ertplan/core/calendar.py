@@ -33,8 +33,10 @@ the clock.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -404,14 +406,24 @@ def _unlimited_candidates(
     return (*wholes, Candidate(dose_mu, exact.vials, waste, False, exact.vial_count))
 
 
-@lru_cache(maxsize=65536)
+# per set of vial sizes, every whole-vial total from the smallest up (as far as asked), with
+# its fewest-vial combination: shared by every patient of a population
+_WHOLE_TOTALS: dict[tuple[int, ...], tuple[list[int], list[VialCombination]]] = {}
+
+
 def _next_whole(units: int, vial_sizes: tuple[int, ...]) -> VialCombination:
     """The smallest whole-vial total of at least `units` (an integer), with the fewest vials.
 
     Whole-vial totals are integers, so this is plain rounding up of any dose whose units round
-    up to `units`; keyed by integers, it is shared by every patient of a population.
+    up to `units`: :func:`cover_dose` of `units` and of the total it reaches give the same
+    vials. The totals are listed once, in order, and looked up by bisection.
     """
-    return cover_dose(units, vial_sizes)
+    totals, combinations = _WHOLE_TOTALS.setdefault(vial_sizes, ([], []))
+    while not totals or totals[-1] < units:
+        combination = cover_dose(totals[-1] + 1 if totals else 1, vial_sizes)
+        totals.append(combination.total_units)
+        combinations.append(combination)
+    return combinations[bisect.bisect_left(totals, units)]
 
 
 def _stock_candidates(
@@ -541,6 +553,12 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
         bound, tiled = _bound_and_tiling(problem, kinds, kind_infos, shift, sliding)
         if _packed_cost(problem, tiled, deltas, own_costs, shift, sliding) == bound:
             return tiled, True
+        if sliding is not None and len(deltas[0]) == 2:
+            # the same two choices all year (one whole-vial amount, or the exact dose)
+            paired = _solve_two_choices(problem.candidates[0], deltas[0], count, sliding,
+                                        problem.window_tolerance_mu[0])
+            if paired is not None:
+                return paired, True
     closing: list[list[tuple[int, int]]] = [[] for _ in range(count)]
     keep = [index + 1 for index in range(count)]
     for (first, last), tolerance in zip(problem.windows, problem.window_tolerance_mu,
@@ -918,6 +936,94 @@ def _solve_on_arrays(problem: RoundingProblem, deltas: Sequence[list[int]], keep
     return tuple(picked)
 
 
+def _solve_two_choices(cands: Sequence[Candidate], row: Sequence[int], count: int, length: int,
+                       tolerance: int) -> tuple[int, ...] | None:
+    """The exact optimum where every infusion has the same two choices and the windows are every
+    run of `length` consecutive infusions, with one tolerance (None where that does not apply).
+
+    With two choices a window's total, so its excess and deviation, depends only on how many of
+    its infusions take the first choice (m), and the waste, change and vials of the calendar only
+    on how many do in all (X). A calendar repeating any `length` choices with the same m has
+    every window alike, so the least excess of one window is reached by every window at once: the
+    optimum keeps each window's m where the excess is least. What remains is lexicographic in
+    (waste by X, deviation within, change by X, vials by X): one integer per state, so the
+    programme runs on int64 arrays, over the last `length - 1` choices (bit set: the first
+    choice), and skips ahead once the states' relative costs recur (they repeat with a period).
+    """
+    if length < 2 or count < length or length > 16:
+        return None
+    first, second = cands
+    totals = [m * row[0] + (length - m) * row[1] for m in range(length + 1)]
+    excess = [max(0, abs(total) - tolerance) for total in totals]
+    least_excess = min(excess)
+    within = [abs(total) for total in totals]
+    windows = count - length + 1
+    widest = max(within) * windows
+
+    def sign(value: int) -> int:
+        return (value > 0) - (value < 0)
+
+    waste_sign = sign(first.waste_mu - second.waste_mu)
+    if waste_sign:  # waste fixes X; change and vials then follow from X: within decides
+        own_first, within_weight = waste_sign * (widest + 1), 1
+    else:  # the same waste either way: within first, then change, then vials, by X
+        own_first = sign(abs(row[0]) - abs(row[1])) or sign(first.vial_count - second.vial_count)
+        within_weight = 2 * count + 1
+    never = 1 << 60
+    if (widest + 1) * (count + 1) * within_weight >= never:
+        return None
+    import numpy as np
+
+    states = 1 << (length - 1)
+    oldest = length - 2  # the bit of the oldest held choice
+    state = np.arange(states, dtype=np.int64)
+    ones = np.zeros(states, dtype=np.int64)
+    for bit in range(length - 1):
+        ones += (state >> bit) & 1
+    window_cost = np.array([within[m] * within_weight if excess[m] == least_excess else never
+                            for m in range(length + 1)], dtype=np.int64)
+    newest_cost = (state & 1) * own_first
+    # a new state drops the oldest held choice (0 or 1): from which predecessor, at what cost
+    from_zero, from_one = state >> 1, (state >> 1) | (1 << oldest)
+    add_zero = window_cost[ones] + newest_cost
+    add_one = window_cost[ones + 1] + newest_cost
+    cost = ones * own_first  # the first length - 1 infusions, every way: no window closed yet
+    pointers: list[Any] = []
+    seen: dict[bytes, int] = {}
+    relative_at: list[Any] = []
+    step = length - 1
+    while step < count:
+        with_zero = cost[from_zero] + add_zero
+        with_one = cost[from_one] + add_one
+        took_one = with_one < with_zero
+        cost = np.minimum(np.where(took_one, with_one, with_zero), never)
+        pointers.append(took_one)
+        lowest = cost.min()
+        relative = np.where(cost >= never, never, cost - lowest)
+        key = relative.tobytes()
+        earlier = seen.get(key)
+        relative_at.append(relative)
+        if earlier is None:
+            seen[key] = len(pointers) - 1
+            step += 1
+            continue
+        # every step is alike, so from here the steps repeat those since `earlier`
+        period = len(pointers) - 1 - earlier
+        while len(pointers) < count - length + 1:
+            pointers.append(pointers[len(pointers) - period])
+            relative_at.append(relative_at[len(relative_at) - period])
+        break
+    held = int(np.argmin(relative_at[-1]))
+    picked = [0] * count
+    for index in range(count - 1, length - 2, -1):
+        picked[index] = 0 if held & 1 else 1
+        dropped = int(pointers[index - length + 1][held])
+        held = (dropped << oldest) | (held >> 1)
+    for index in range(length - 1):
+        picked[index] = 0 if (held >> (oldest - index)) & 1 else 1
+    return tuple(picked)
+
+
 def _lexicographic_argmin(np: Any, cubes: Sequence[Any], never: int) -> Any:
     """Along the first axis, the first index whose fields are lexicographically least."""
     masked = cubes[0]
@@ -1282,8 +1388,17 @@ def _assemble(
                 100 * (given - wanted) / wanted, abs(given - wanted) <= tolerance)
         append_window(CalendarWindow(dates[first][0], dates[last][0], *figures))
 
-    waste_mu = sum(c.waste_mu for c in picked)
-    opened = sum(i.vial_units_total for i in infusions)
+    # totals over the few distinct choices, each with how often it was picked
+    tally = Counter(map(id, picked))
+    distinct = {id(candidate): candidate for candidate in picked}
+    waste_mu = sum(distinct[i].waste_mu * times for i, times in tally.items())
+    given_mu = sum(distinct[i].given_mu * times for i, times in tally.items())
+    opened = sum((distinct[i].given_mu + distinct[i].waste_mu) // _MILLI * times
+                 for i, times in tally.items())
+    vial_totals: dict[int, int] = {}
+    for picked_id, times in tally.items():
+        for vial in distinct[picked_id].vials:
+            vial_totals[vial.units] = vial_totals.get(vial.units, 0) + vial.count * times
     covers = {dose_mu: _plain_cover(dose_mu, sizes) for dose_mu in set(prescribed)}
     baseline = [covers[dose_mu] for dose_mu in prescribed]
     baseline_waste = {dose_mu: max(0, cover.total_units * _MILLI - dose_mu)
@@ -1322,9 +1437,9 @@ def _assemble(
         vial_sizes=sizes, infusions=tuple(infusions), missed=tuple(missed),
         windows=tuple(window_reports),
         prescribed_total_units=sum(prescribed) / _MILLI,
-        given_total_units=sum(c.given_mu for c in picked) / _MILLI,
+        given_total_units=given_mu / _MILLI,
         vial_units_total=opened,
-        vials_total=_counts(_vial_totals(infusions)),
+        vials_total=_counts(vial_totals),
         waste_total_units=waste_mu / _MILLI,
         waste_percent=100 * waste_mu / _MILLI / opened if opened else 0.0,
         baseline_waste_total_units=baseline_waste_mu / _MILLI,
@@ -1351,19 +1466,14 @@ def _counts(counts: Mapping[int, int]) -> tuple[VialCount, ...]:
     return tuple(VialCount(size, counts[size]) for size in sorted(counts, reverse=True))
 
 
-def _vial_totals(infusions: Iterable[PlannedInfusion]) -> dict[int, int]:
-    totals: dict[int, int] = {}
-    for infusion in infusions:
-        for vial in infusion.vials:
-            totals[vial.units] = totals.get(vial.units, 0) + vial.count
-    return totals
-
-
 def _rounding_alerts(
     monograph: Monograph, infusions: Sequence[PlannedInfusion],
     windows: Sequence[CalendarWindow], infusion_tolerance: float, window_tolerance: float,
 ) -> list[Alert]:
-    alerts = []
+    alerts: list[Alert] = []
+    if all(infusion.rounding == "whole-vials" for infusion in infusions):
+        return alerts if all(window.within_tolerance for window in windows) else [
+            *alerts, *_window_alerts(monograph, windows, window_tolerance)]
     no_whole = [i for i in infusions if i.rounding == "exact-no-whole-vial"]
     if no_whole:
         alerts.append(make_alert(
@@ -1376,13 +1486,18 @@ def _rounding_alerts(
             monograph, "exact-dose-keeps-window", count=len(keeping),
             waste_units=round(sum(i.waste_units for i in keeping), 3),
             tolerance_percent=window_tolerance))
+    return [*alerts, *_window_alerts(monograph, windows, window_tolerance)]
+
+
+def _window_alerts(monograph: Monograph, windows: Sequence[CalendarWindow],
+                   window_tolerance: float) -> list[Alert]:
     outside = [w for w in windows if not w.within_tolerance]
-    if outside:
-        worst = max(outside, key=lambda w: abs(w.deviation_percent))
-        alerts.append(make_alert(
-            monograph, "window-deviation", count=len(outside), tolerance_percent=window_tolerance,
-            largest_percent=worst.deviation_percent, first_date=worst.first_date.isoformat()))
-    return alerts
+    if not outside:
+        return []
+    worst = max(outside, key=lambda w: abs(w.deviation_percent))
+    return [make_alert(
+        monograph, "window-deviation", count=len(outside), tolerance_percent=window_tolerance,
+        largest_percent=worst.deviation_percent, first_date=worst.first_date.isoformat())]
 
 
 def _costs(pricing: Pricing, infusions: Sequence[PlannedInfusion],
