@@ -1091,6 +1091,18 @@ def _bound_and_tiling(problem: RoundingProblem, kinds: Sequence[int],
         if last < covered_from:  # the disjoint windows, from the last one back
             blocks.append((first, last, known[2]))
             covered_from = first
+    count = len(kinds)
+    if sliding is not None and blocks[0][2] is not None:
+        # one kind: the blocks repeat one window's choices back from the end, and the few
+        # infusions before the first block repeat the ones a window later (as the loop below)
+        kind_info, pattern = infos[kinds[0]], blocks[0][2]
+        start = count % sliding
+        own = kind_info[3]
+        bound = ((excess << (4 * shift)) + ((kind_info[2] * count) << (3 * shift))
+                 + (within << (2 * shift))
+                 + ((pattern[0] * len(blocks) + own[0] * start) << shift)
+                 + pattern[1] * len(blocks) + own[1] * start)
+        return bound, (*pattern[2][sliding - start:], *pattern[2] * len(blocks))
     waste = sum(infos[kind][2] for kind in kinds)
     change = vials = 0
     tiled = [-1] * len(kinds)
@@ -1100,7 +1112,6 @@ def _bound_and_tiling(problem: RoundingProblem, kinds: Sequence[int],
         change += best[0]
         vials += best[1]
         tiled[first:last + 1] = best[2]
-    count = len(kinds)
     for index in range(count - 1, -1, -1):
         kind = kinds[index]
         if tiled[index] >= 0:
@@ -1350,43 +1361,36 @@ def _assemble(
 ) -> TreatmentCalendar:
     prescribed = problem.prescribed_mu
     all_candidates = problem.candidates
-    infusions: list[PlannedInfusion] = []
-    append_infusion = infusions.append
     # what an infusion reports depends only on its dose and choice: computed once for each pair
-    # (a constant dose repeats a few pairs all year)
+    # (a constant dose repeats a few pairs all year), then the records are built in one pass
+    keys = list(zip(map(id, all_candidates), map(id, picked), prescribed, strict=True))
+    first_with = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
     reported: dict[tuple[int, int, int], tuple[float, float, float, tuple[VialCount, ...], int,
                                                float, Rounding]] = {}
-    for index, (day, shifted_from) in enumerate(dates):
-        candidate = picked[index]
-        dose_mu = prescribed[index]
-        key = (id(all_candidates[index]), id(candidate), dose_mu)
-        known = reported.get(key)
-        if known is None:
-            rounding: Rounding = "whole-vials" if candidate.whole else (
-                "exact-keeps-window" if any(c.whole for c in all_candidates[index])
-                else "exact-no-whole-vial")
-            known = reported[key] = (
-                dose_mu / _MILLI, _units(candidate.given_mu), 100 * candidate.given_mu / dose_mu,
-                candidate.vials, (candidate.given_mu + candidate.waste_mu) // _MILLI,
-                candidate.waste_mu / _MILLI, rounding)
-        append_infusion(PlannedInfusion(day, shifted_from, weights[index], *known,
-                                        from_stock[index]))
-    window_reports: list[CalendarWindow] = []
-    append_window = window_reports.append
+    for key, index in first_with.items():
+        candidate, options, dose_mu = picked[index], all_candidates[index], prescribed[index]
+        rounding: Rounding = "whole-vials" if candidate.whole else (
+            "exact-keeps-window" if any(c.whole for c in options) else "exact-no-whole-vial")
+        reported[key] = (
+            dose_mu / _MILLI, _units(candidate.given_mu), 100 * candidate.given_mu / dose_mu,
+            candidate.vials, (candidate.given_mu + candidate.waste_mu) // _MILLI,
+            candidate.waste_mu / _MILLI, rounding)
+    infusions = [PlannedInfusion(day, shifted_from, weight, *known, stock_flag)
+                 for (day, shifted_from), weight, known, stock_flag in zip(
+                     dates, weights, map(reported.__getitem__, keys), from_stock, strict=True)]
     given_before = list(itertools.accumulate((c.given_mu for c in picked), initial=0))
     wanted_before = list(itertools.accumulate(prescribed, initial=0))
     # likewise a window's report, but for its dates, depends on a few sums that recur all year
-    summed: dict[tuple[int, int, int, int], tuple[int, float, float, float, float, bool]] = {}
-    for (first, last), tolerance in zip(windows, problem.window_tolerance_mu, strict=True):
-        given = given_before[last + 1] - given_before[first]
-        wanted = wanted_before[last + 1] - wanted_before[first]
-        sums = (last - first, given, wanted, tolerance)
-        figures = summed.get(sums)
-        if figures is None:
-            figures = summed[sums] = (
-                last - first + 1, wanted / _MILLI, given / _MILLI, (given - wanted) / _MILLI,
-                100 * (given - wanted) / wanted, abs(given - wanted) <= tolerance)
-        append_window(CalendarWindow(dates[first][0], dates[last][0], *figures))
+    spans = [(last - first, given_before[last + 1] - given_before[first],
+              wanted_before[last + 1] - wanted_before[first], tolerance)
+             for (first, last), tolerance in zip(windows, problem.window_tolerance_mu,
+                                                 strict=True)]
+    summed = {(gap, given, wanted, tolerance): (
+        gap + 1, wanted / _MILLI, given / _MILLI, (given - wanted) / _MILLI,
+        100 * (given - wanted) / wanted, abs(given - wanted) <= tolerance)
+        for gap, given, wanted, tolerance in dict.fromkeys(spans)}
+    window_reports = [CalendarWindow(dates[first][0], dates[last][0], *summed[span])
+                      for (first, last), span in zip(windows, spans, strict=True)]
 
     # totals over the few distinct choices, each with how often it was picked
     tally = Counter(map(id, picked))
