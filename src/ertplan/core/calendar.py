@@ -36,6 +36,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -405,6 +406,8 @@ def _unlimited_candidates(
         return (Candidate(dose_mu, exact.vials, 0, True, exact.vial_count),)
     return (*wholes, Candidate(dose_mu, exact.vials, waste, False, exact.vial_count))
 
+
+_GIVEN_MU = operator.attrgetter("given_mu")
 
 # per set of vial sizes, every whole-vial total from the smallest up (as far as asked), with
 # its fewest-vial combination: shared by every patient of a population
@@ -1378,7 +1381,7 @@ def _assemble(
     infusions = [PlannedInfusion(day, shifted_from, weight, *known, stock_flag)
                  for (day, shifted_from), weight, known, stock_flag in zip(
                      dates, weights, map(reported.__getitem__, keys), from_stock, strict=True)]
-    given_before = list(itertools.accumulate((c.given_mu for c in picked), initial=0))
+    given_before = list(itertools.accumulate(map(_GIVEN_MU, picked), initial=0))
     wanted_before = list(itertools.accumulate(prescribed, initial=0))
     # likewise a window's report, but for its dates, depends on a few sums that recur all year
     spans = [(last - first, given_before[last + 1] - given_before[first],
@@ -1394,7 +1397,7 @@ def _assemble(
 
     # totals over the few distinct choices, each with how often it was picked
     tally = Counter(map(id, picked))
-    distinct = {id(candidate): candidate for candidate in picked}
+    distinct = dict(zip(map(id, picked), picked, strict=True))
     waste_mu = sum(distinct[i].waste_mu * times for i, times in tally.items())
     given_mu = sum(distinct[i].given_mu * times for i, times in tally.items())
     opened = sum((distinct[i].given_mu + distinct[i].waste_mu) // _MILLI * times
@@ -1404,10 +1407,9 @@ def _assemble(
         for vial in distinct[picked_id].vials:
             vial_totals[vial.units] = vial_totals.get(vial.units, 0) + vial.count * times
     covers = {dose_mu: _plain_cover(dose_mu, sizes) for dose_mu in set(prescribed)}
-    baseline = [covers[dose_mu] for dose_mu in prescribed]
     baseline_waste = {dose_mu: max(0, cover.total_units * _MILLI - dose_mu)
                       for dose_mu, cover in covers.items()}
-    baseline_waste_mu = sum(baseline_waste[dose_mu] for dose_mu in prescribed)
+    baseline_waste_mu = sum(map(baseline_waste.__getitem__, prescribed))
     alerts = alerts + _rounding_alerts(monograph, infusions, window_reports, infusion_tolerance,
                                        window_tolerance)
     stability = _reconstituted_hours(monograph)
@@ -1454,8 +1456,8 @@ def _assemble(
                     f"not proven optimal: more than {MAX_STATES} open-window states, the "
                     "cheapest were kept (beam search)"),
         stock=stock_report,
-        cost=None if order.pricing is None else _costs(order.pricing, infusions, baseline,
-                                                        prescribed),
+        cost=None if order.pricing is None else _costs(
+            order.pricing, infusions, [covers[dose_mu] for dose_mu in prescribed], prescribed),
         regimen_equivalents=equivalents,
         alerts=by_severity(alerts),
     )
