@@ -322,6 +322,9 @@ class _Schedule:
     windows: tuple[tuple[int, int], ...]
     window_lengths: frozenset[int]
     shortest_gap_days: int | None
+    window_first_dates: tuple[date, ...]
+    window_last_dates: tuple[date, ...]
+    sliding_length: int | None  # L where the windows are every run of L consecutive infusions
 
 
 @lru_cache(maxsize=256)
@@ -333,10 +336,15 @@ def _schedule(start: date, end: date, every_days: int | None, weekdays: tuple[in
     dates = tuple(day for day, _ in scheduled)
     windows = tuple(rolling_windows([day.toordinal() for day in dates], window_days))
     gaps = [(later - earlier).days for earlier, later in itertools.pairwise(dates)]
+    lengths = frozenset(last - first + 1 for first, last in windows)
+    sliding = next(iter(lengths)) if len(lengths) == 1 and len(windows) == len(dates) - next(
+        iter(lengths)) + 1 else None  # rolling windows have increasing firsts: then 0, 1, 2...
     return _Schedule(scheduled=tuple(scheduled), missed=tuple(missed), dates=dates,
-                     windows=windows,
-                     window_lengths=frozenset(last - first + 1 for first, last in windows),
-                     shortest_gap_days=min(gaps) if gaps else None)
+                     windows=windows, window_lengths=lengths,
+                     shortest_gap_days=min(gaps) if gaps else None,
+                     window_first_dates=tuple(dates[first] for first, _ in windows),
+                     window_last_dates=tuple(dates[last] for _, last in windows),
+                     sliding_length=sliding)
 
 
 # ---- candidates and the rounding problem -------------------------------------------------------
@@ -1228,8 +1236,7 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
         weekdays = _weekdays(order, monograph)
     schedule = _schedule(order.start, order.end, every_days, weekdays or (), order.skip,
                          monograph.exposure_window.days)
-    scheduled, missed, dates, windows = (schedule.scheduled, schedule.missed, schedule.dates,
-                                         schedule.windows)
+    missed, dates, windows = schedule.missed, schedule.dates, schedule.windows
     for miss in missed:
         alerts.append(make_alert(monograph, "infusion-missed", date=miss.due.isoformat()))
 
@@ -1321,8 +1328,7 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
             picked[index:] = [problem.candidates[i][choices[i]] for i in range(index, count)]
 
     return _assemble(
-        order=order, monograph=monograph, problem=problem, picked=picked, dates=scheduled,
-        missed=missed, windows=windows, shortest_gap_days=schedule.shortest_gap_days,
+        order=order, monograph=monograph, problem=problem, picked=picked, schedule=schedule,
         weights=[weight_on(day, changes) for day in dates] if changes else
         [order.weight_kg] * count,
         sizes=sizes, stock=stock, from_stock=from_stock, runs_out=runs_out, proven=proven,
@@ -1354,22 +1360,27 @@ def _take_from(left: dict[int, int], candidate: Candidate) -> Candidate | None:
 
 def _assemble(
     *, order: CalendarOrder, monograph: Monograph, problem: RoundingProblem,
-    picked: Sequence[Candidate], dates: Sequence[tuple[date, date | None]],
-    missed: Sequence[MissedInfusion], windows: Sequence[tuple[int, int]],
-    shortest_gap_days: int | None, weights: Sequence[float], sizes: tuple[int, ...],
-    stock: dict[int, int] | None,
+    picked: Sequence[Candidate], schedule: _Schedule, weights: Sequence[float],
+    sizes: tuple[int, ...], stock: dict[int, int] | None,
     from_stock: Sequence[bool | None], runs_out: int | None, proven: bool,
     weekdays: tuple[int, ...] | None, infusion_tolerance: float, window_tolerance: float,
     alerts: list[Alert],
 ) -> TreatmentCalendar:
+    dates, missed, windows = schedule.scheduled, schedule.missed, schedule.windows
     prescribed = problem.prescribed_mu
     all_candidates = problem.candidates
+    count = len(prescribed)
+    # one dose and one set of choices all year (most calendars): a choice says it all
+    one_dose = (all_candidates.count(all_candidates[0]) == count
+                and prescribed.count(prescribed[0]) == count) if count else False
     # what an infusion reports depends only on its dose and choice: computed once for each pair
     # (a constant dose repeats a few pairs all year), then the records are built in one pass
-    keys = list(zip(map(id, all_candidates), map(id, picked), prescribed, strict=True))
-    first_with = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-    reported: dict[tuple[int, int, int], tuple[float, float, float, tuple[VialCount, ...], int,
-                                               float, Rounding]] = {}
+    keys: list[object] = (list(map(id, picked)) if one_dose else
+                          list(zip(map(id, all_candidates), map(id, picked), prescribed,
+                                   strict=True)))
+    first_with = dict(zip(reversed(keys), range(count - 1, -1, -1), strict=True))
+    reported: dict[object, tuple[float, float, float, tuple[VialCount, ...], int, float,
+                                 Rounding]] = {}
     for key, index in first_with.items():
         candidate, options, dose_mu = picked[index], all_candidates[index], prescribed[index]
         rounding: Rounding = "whole-vials" if candidate.whole else (
@@ -1382,18 +1393,25 @@ def _assemble(
                  for (day, shifted_from), weight, known, stock_flag in zip(
                      dates, weights, map(reported.__getitem__, keys), from_stock, strict=True)]
     given_before = list(itertools.accumulate(map(_GIVEN_MU, picked), initial=0))
-    wanted_before = list(itertools.accumulate(prescribed, initial=0))
     # likewise a window's report, but for its dates, depends on a few sums that recur all year
-    spans = [(last - first, given_before[last + 1] - given_before[first],
-              wanted_before[last + 1] - wanted_before[first], tolerance)
-             for (first, last), tolerance in zip(windows, problem.window_tolerance_mu,
-                                                 strict=True)]
+    length = schedule.sliding_length
+    spans: list[tuple[int, int, int, int]]
+    if one_dose and length is not None:  # one length, one prescribed total, one tolerance
+        wanted, tolerance = length * prescribed[0], problem.window_tolerance_mu[0]
+        spans = [(length - 1, given, wanted, tolerance) for given in map(
+            operator.sub, given_before[length:], given_before[:-length])]
+    else:
+        wanted_before = list(itertools.accumulate(prescribed, initial=0))
+        spans = [(last - first, given_before[last + 1] - given_before[first],
+                  wanted_before[last + 1] - wanted_before[first], tolerance)
+                 for (first, last), tolerance in zip(windows, problem.window_tolerance_mu,
+                                                     strict=True)]
     summed = {(gap, given, wanted, tolerance): (
         gap + 1, wanted / _MILLI, given / _MILLI, (given - wanted) / _MILLI,
         100 * (given - wanted) / wanted, abs(given - wanted) <= tolerance)
         for gap, given, wanted, tolerance in dict.fromkeys(spans)}
-    window_reports = [CalendarWindow(dates[first][0], dates[last][0], *summed[span])
-                      for (first, last), span in zip(windows, spans, strict=True)]
+    window_reports = [CalendarWindow(first, last, *summed[span]) for first, last, span in zip(
+        schedule.window_first_dates, schedule.window_last_dates, spans, strict=True)]
 
     # totals over the few distinct choices, each with how often it was picked
     tally = Counter(map(id, picked))
@@ -1450,7 +1468,7 @@ def _assemble(
         waste_percent=100 * waste_mu / _MILLI / opened if opened else 0.0,
         baseline_waste_total_units=baseline_waste_mu / _MILLI,
         waste_saved_units=(baseline_waste_mu - waste_mu) / _MILLI,
-        vial_sharing=_sharing_basis(monograph, stability, shortest_gap_days),
+        vial_sharing=_sharing_basis(monograph, stability, schedule.shortest_gap_days),
         optimality=("optimal: proven over every 4-week window (a lower bound reached, or an exact "
                     "dynamic programme)" if proven else
                     f"not proven optimal: more than {MAX_STATES} open-window states, the "
