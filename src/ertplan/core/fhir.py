@@ -151,7 +151,7 @@ def export_bundle(records: PatientRecords, *, goals: Goals, bundle_id: str,
     bundle = {"resourceType": "Bundle", "id": bundle_id, "type": "collection",
               "identifier": {"system": f"{ERTPLAN_FHIR}/identifier/bundle", "value": bundle_id},
               "timestamp": timestamp.isoformat(), "entry": entries}
-    validate_resource(bundle, "bundle")
+    validate_resource(bundle)
     return bundle
 
 
@@ -359,16 +359,16 @@ def _administration(administration: Mapping[str, Any], preparation: Mapping[str,
     period = {"start": administration["started_at"]}
     if administration["ended_at"] is not None:
         period["end"] = administration["ended_at"]
+    # a complex extension: its parts are named by relative urls (FHIR R4 §Extensibility)
     extensions = [_ext("rate-change", extension=[
-        _ext("at", valueDateTime=change["at"]),
-        _ext("rate-ml-per-h", valueDecimal=change["rate_ml_per_h"]),
-        *([_ext("reason", valueString=change["reason"])] if change["reason"] else [])])
+        {"url": "at", "valueDateTime": change["at"]},
+        {"url": "rate-ml-per-h", "valueDecimal": change["rate_ml_per_h"]},
+        *([{"url": "reason", "valueString": change["reason"]}] if change["reason"] else [])])
         for change in changes]
     if administration["premedication"] is not None:
         extensions.append(_ext("premedication", valueString=administration["premedication"]))
     dosage: dict[str, Any] = {
-        "text": f"{preparation['dose_units']:g} U in the bag of preparation "
-                f"{preparation['id']}",
+        "text": f"{preparation['dose_units']:g} U, the whole bag",
         "dose": _quantity(preparation["dose_units"], "U", _UNITS)}
     if rate is not None:
         dosage["rateQuantity"] = _quantity(rate, "mL/h", _RATE)
@@ -414,24 +414,32 @@ def _adverse_event(reaction: Mapping[str, Any], administration: Mapping[str, Any
 # ---- validation ----
 
 
-def validate_resource(resource: Mapping[str, Any], where: str) -> None:
-    """Check `resource` against its FHIR R4B model; InputError names the first bad element."""
+def validate_resource(resource: Mapping[str, Any], where: str = "") -> None:
+    """Check `resource` against its FHIR R4B model; InputError names the first bad element.
+
+    `where` prefixes the element's path (empty for a Bundle: ``entry[3].resource.status``).
+    """
     from fhir.resources.R4B import get_fhir_model_class
     from pydantic import ValidationError
 
-    resource_type = resource.get("resourceType")
+    resource_type = str(resource.get("resourceType"))
     try:
-        model = get_fhir_model_class(str(resource_type))
+        model = get_fhir_model_class(resource_type)
     except KeyError:
-        raise InputError(f"{where}.resourceType", "is not a FHIR R4 resource type",
-                         str(resource_type)) from None
+        raise InputError(f"{where or 'bundle'}.resourceType", "is not a FHIR R4 resource type",
+                         resource_type) from None
     try:
         model.model_validate(dict(resource))
     except ValidationError as error:
         first = error.errors()[0]
-        path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}"
-                       for part in first["loc"] if part != "__root__")
-        raise InputError(f"{where}{path}", f"{resource_type}: {first['msg']}",
+        loc = [part for part in first["loc"] if part != "__root__"]
+        path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+        name = resource_type
+        if resource_type == "Bundle" and len(loc) > 2 and loc[0] == "entry" and isinstance(
+                loc[1], int) and loc[2] == "resource":
+            inner = resource["entry"][loc[1]]["resource"]
+            name = f"{inner.get('resourceType')}/{inner.get('id', '(no id)')}"
+        raise InputError(f"{where}{path}".lstrip("."), f"{name}: {first['msg']}",
                          _shown(first.get("input"))) from None
 
 
@@ -496,7 +504,7 @@ def read_bundle(bundle: object, *, goals: Goals, drugs: Mapping[str, Sequence[tu
     """
     memo: UnitTable = {} if table is None else table
     entries = _entries(bundle)
-    validate_resource(bundle, "bundle")  # type: ignore[arg-type]  # a Mapping, checked above
+    validate_resource(bundle)  # type: ignore[arg-type]  # a Mapping, checked above
     patient = _patient_entry(entries)
     plan = ImportPlan(identifier=_identifier(patient), patient=_patient_columns(patient),
                       patient_entry=patient.index)
@@ -586,6 +594,14 @@ def _extensions(resource: Mapping[str, Any], name: str) -> list[Mapping[str, Any
 def _extension(resource: Mapping[str, Any], name: str, kind: str) -> Any:
     found = _extensions(resource, name)
     return found[0].get(kind) if found else None
+
+
+def _part(extension: Mapping[str, Any], name: str, kind: str) -> Any:
+    """A part of a complex extension (named by a relative url)."""
+    for item in extension.get("extension") or ():
+        if isinstance(item, Mapping) and item.get("url") == name:
+            return item.get(kind)
+    return None
 
 
 def _patient_columns(entry: _Entry) -> dict[str, Any] | None:
@@ -954,12 +970,12 @@ def _read_administration(entry: _Entry, references: Mapping[str, _Entry]) -> dic
     changes = []
     for index, change in enumerate(_extensions(resource, "rate-change")):
         at = f"{where}.extension"
-        rate = _extension(change, "rate-ml-per-h", "valueDecimal")
+        rate = _part(change, "rate-ml-per-h", "valueDecimal")
         if rate is None or float(rate) <= 0:
             raise InputError(at, f"{name}: rate-change {index} needs a positive rate-ml-per-h")
-        changes.append({"at": _moment(_extension(change, "at", "valueDateTime"), at, name),
+        changes.append({"at": _moment(_part(change, "at", "valueDateTime"), at, name),
                         "rate_ml_per_h": float(rate),
-                        "reason": _extension(change, "reason", "valueString")})
+                        "reason": _part(change, "reason", "valueString")})
     return {
         "key": _key(entry, references), "entry": entry.index, "resource": name,
         "preparation_key": _key(preparation, references),
