@@ -425,7 +425,7 @@ def validate_resource(resource: Mapping[str, Any], where: str = "") -> None:
     resource_type = str(resource.get("resourceType"))
     try:
         model = get_fhir_model_class(resource_type)
-    except KeyError:
+    except (KeyError, ValueError):  # fhir.resources says ValueError; older majors KeyError
         raise InputError(f"{where or 'bundle'}.resourceType", "is not a FHIR R4 resource type",
                          resource_type) from None
     try:
