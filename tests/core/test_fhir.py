@@ -258,3 +258,48 @@ def test_an_order_from_another_system_is_skipped_and_said() -> None:
     assert plan.orders == []
     assert plan.skipped[0]["resource"] == "MedicationRequest/order-1"
     assert "weights and lab results only" in plan.skipped[0]["reason"]
+
+
+def _infusion_bundle() -> dict[str, Any]:
+    preparation = {"id": 1, "order_id": 1, "prepared_by_id": 6, "verified_by_id": None,
+                   "reconstituted_at": "2026-12-07T08:00:00+00:00",
+                   "diluted_at": "2026-12-07T08:30:00+00:00", "storage": "refrigerated",
+                   "dose_units": 4200.0, "reconstituted_beyond_use_at": None,
+                   "beyond_use_at": "2026-12-08T08:30:00+00:00", "plan": {"dose_units": 4200},
+                   "vials": [{"lot": "L1", "vial_units": 400, "count": 11,
+                              "expiry_date": "2027-06-30"}]}
+    administration = {"id": 1, "preparation_id": 1, "given_by_id": 7,
+                      "started_at": "2026-12-07T09:00:00+00:00",
+                      "ended_at": "2026-12-07T10:30:00+00:00", "premedication": None,
+                      "rate_changes": [], "reactions": []}
+    return export_bundle(_records(orders=[ORDER], preparations=[preparation],
+                                  administrations=[administration],
+                                  usernames={5: "dr-house", 6: "ana", 7: "joy"},
+                                  drug_codings=DRUGS), goals=GOALS, bundle_id="b1",
+                         timestamp=AT)
+
+
+def test_an_infusion_is_read_back_with_its_bag_and_nurse() -> None:
+    plan = _read(_infusion_bundle())
+    assert plan.preparations[0]["vials"] == [{"lot": "L1", "vial_units": 400, "count": 11,
+                                              "expiry_date": date(2027, 6, 30)}]
+    assert plan.administrations[0]["given_by"] == "joy"
+    assert plan.administrations[0]["preparation_key"] == plan.preparations[0]["key"]
+
+
+@pytest.mark.parametrize(("period", "field", "words"), [
+    ({"start": "2026-12-09T09:00:00+00:00"}, "effectivePeriod.start", "beyond-use"),
+    ({"start": "2026-12-07T08:00:00+00:00"}, "effectivePeriod.start", "before the bag"),
+    ({"start": "2026-12-07T09:00:00+00:00", "end": "2026-12-07T08:59:00+00:00"},
+     "effectivePeriod.end", "before the start"),
+])
+def test_an_infusion_the_records_would_have_refused_is_refused(
+        period: dict[str, str], field: str, words: str) -> None:
+    bundle = _infusion_bundle()
+    given = next(entry["resource"] for entry in bundle["entry"]
+                 if entry["resource"]["resourceType"] == "MedicationAdministration")
+    given["effectivePeriod"] = period
+    with pytest.raises(InputError) as raised:
+        _read(bundle)
+    assert raised.value.field.endswith(field)
+    assert words in raised.value.problem

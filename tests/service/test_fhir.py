@@ -351,6 +351,31 @@ def test_a_bundle_with_one_bad_resource_writes_nothing_and_names_it(
     assert _store_counts(clinic.engine) == before
 
 
+def test_a_value_no_database_keeps_is_refused_before_anything_is_written(clinic: Clinic) -> None:
+    _ok(clinic.post("physician", "/patients", PATIENT), 201)
+    before = _store_counts(clinic.engine)
+    bundle = _lab_bundle()
+    bundle["entry"][3]["resource"]["extension"] = [
+        {"url": f"{EXTENSION}record-source", "valueString": "lab\x00"}]
+    response = clinic.post("nurse", "/fhir/import", bundle)
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["body", "entry", 3, "resource"]
+    assert detail["msg"] == "Observation/platelets: source must not contain NUL characters"
+    assert _store_counts(clinic.engine) == before
+
+
+def test_a_new_patient_follows_the_rules_of_registration(clinic: Clinic) -> None:
+    bundle = _export(clinic, _patient_with_three_infusions(clinic))
+    bundle["entry"][0]["resource"]["identifier"][0]["value"] = "MRN-0002"
+    bundle["entry"][0]["resource"]["gender"] = "woman"  # FHIR's codes are ertplan's sexes
+    before = _store_counts(clinic.engine)
+    response = clinic.post("physician", "/fhir/import", bundle)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["msg"].startswith("Patient sex: ")
+    assert _store_counts(clinic.engine) == before
+
+
 def test_an_unknown_patient_without_a_gaucher_record_is_refused(clinic: Clinic) -> None:
     before = _store_counts(clinic.engine)
     response = clinic.post("nurse", "/fhir/import", _lab_bundle())
@@ -377,6 +402,11 @@ def test_an_order_whose_prescriber_has_no_account_writes_nothing(
 @pytest.mark.parametrize("body", [
     [], {"resourceType": "Patient"}, {"resourceType": "Bundle", "type": "collection"},
     {"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": "x"}]},
+    {"resourceType": "Bundle", "type": "collection", "entry": 5},
+    {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+        "resourceType": "Patient", "identifier": 5}}]},
+    {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+        "resourceType": "Dragon"}}]},
 ])
 def test_what_is_not_a_bundle_of_one_patient_is_a_422_never_a_500(
         clinic: Clinic, body: Any) -> None:

@@ -423,13 +423,19 @@ def validate_resource(resource: Mapping[str, Any], where: str = "") -> None:
     from pydantic import ValidationError
 
     resource_type = str(resource.get("resourceType"))
-    try:
-        model = get_fhir_model_class(resource_type)
-    except (KeyError, ValueError):  # fhir.resources says ValueError; older majors KeyError
-        raise InputError(f"{where or 'bundle'}.resourceType", "is not a FHIR R4 resource type",
-                         resource_type) from None
+    model = _model(get_fhir_model_class, resource_type, f"{where or 'bundle'}.resourceType")
+    if resource_type == "Bundle" and isinstance(resource.get("entry"), list):
+        # fhir.resources fails with a bare KeyError on an entry of an unknown resource type
+        for index, entry in enumerate(resource["entry"]):
+            inner = entry.get("resource") if isinstance(entry, Mapping) else None
+            if isinstance(inner, Mapping):
+                _model(get_fhir_model_class, str(inner.get("resourceType")),
+                       f"{where}.entry[{index}].resource.resourceType".lstrip("."))
     try:
         model.model_validate(dict(resource))
+    except (KeyError, TypeError, AttributeError) as error:  # a model's own validator slipped
+        raise InputError(where or "bundle", f"{resource_type}: is not valid FHIR R4 "
+                         f"({error.__class__.__name__})") from None
     except ValidationError as error:
         first = error.errors()[0]
         loc = [part for part in first["loc"] if part != "__root__"]
@@ -441,6 +447,13 @@ def validate_resource(resource: Mapping[str, Any], where: str = "") -> None:
             name = f"{inner.get('resourceType')}/{inner.get('id', '(no id)')}"
         raise InputError(f"{where}{path}".lstrip("."), f"{name}: {first['msg']}",
                          _shown(first.get("input"))) from None
+
+
+def _model(lookup: Any, resource_type: str, field_: str) -> Any:
+    try:
+        return lookup(resource_type)
+    except (KeyError, ValueError):  # fhir.resources says ValueError; older majors KeyError
+        raise InputError(field_, "is not a FHIR R4 resource type", resource_type) from None
 
 
 def _shown(value: object) -> str | None:
@@ -488,8 +501,13 @@ class _Entry:
 
 
 def patient_identifier(bundle: object) -> str:
-    """The identifier of the Bundle's one Patient (ertplan's system first, else the first one)."""
-    return _identifier(_patient_entry(_entries(bundle)))
+    """The identifier of the Bundle's one Patient (ertplan's system first, else the first one).
+
+    The Bundle is validated first: a malformed one is refused here, naming the element.
+    """
+    entries = _entries(bundle)
+    validate_resource(bundle)  # type: ignore[arg-type]  # a Mapping, checked by _entries
+    return _identifier(_patient_entry(entries))
 
 
 def read_bundle(bundle: object, *, goals: Goals, drugs: Mapping[str, Sequence[tuple[str, str]]],
@@ -543,8 +561,11 @@ def _entries(bundle: object) -> list[_Entry]:
         raise InputError("bundle.resourceType", "must be Bundle (a FHIR R4 Bundle in JSON)",
                          None if not isinstance(bundle, Mapping)
                          else _shown(bundle.get("resourceType")))
+    listed = bundle.get("entry") or []
+    if not isinstance(listed, list):
+        raise InputError("bundle.entry", "must be a list of entries")
     found = []
-    for index, entry in enumerate(bundle.get("entry") or ()):
+    for index, entry in enumerate(listed):
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
         if not isinstance(resource, Mapping):
             raise InputError(f"entry[{index}].resource", "is missing: ertplan imports only "
@@ -834,6 +855,9 @@ def _read_treatment(entries: Sequence[_Entry], references: Mapping[str, _Entry],
             plan.preparations.append(_read_preparation(entry, references))
         elif kind == "MedicationAdministration":
             plan.administrations.append(_read_administration(entry, references))
+    bags = {preparation["key"]: preparation["columns"] for preparation in plan.preparations}
+    for administration in plan.administrations:
+        _check_infusion_times(administration, bags.get(administration["preparation_key"]))
     by_key = {administration["key"]: administration for administration in plan.administrations}
     for entry in entries:
         if entry.resource.get("resourceType") == "AdverseEvent" and _is_ertplan(
@@ -843,6 +867,25 @@ def _read_treatment(entries: Sequence[_Entry], references: Mapping[str, _Entry],
                 raise InputError(f"{entry.where}.suspectEntity[0].instance", f"{entry.name}: "
                                  "must refer to an administration of an ertplan preparation")
             by_key[key]["reactions"].append(reaction)
+
+
+def _check_infusion_times(administration: Mapping[str, Any],
+                          bag: Mapping[str, Any] | None) -> None:
+    """The rules the records held when the infusion was recorded (see repositories)."""
+    where = f"entry[{administration['entry']}].resource.effectivePeriod"
+    name = administration["resource"]
+    started, ended = (administration["columns"]["started_at"],
+                      administration["columns"]["ended_at"])
+    if ended is not None and ended < started:
+        raise InputError(f"{where}.end", f"{name}: before the start", ended.isoformat())
+    if bag is None:
+        return
+    if started < bag["diluted_at"]:
+        raise InputError(f"{where}.start", f"{name}: before the bag was diluted",
+                         started.isoformat())
+    if bag["beyond_use_at"] is not None and started > bag["beyond_use_at"]:
+        raise InputError(f"{where}.start", f"{name}: after the bag's beyond-use time: it must "
+                         "not have been given", started.isoformat())
 
 
 def _key(entry: _Entry, references: Mapping[str, _Entry]) -> str:
@@ -922,9 +965,11 @@ def _read_preparation(entry: _Entry, references: Mapping[str, _Entry]) -> dict[s
         units = ((lot or {}).get("amount") or {}).get("numerator") or {}
         batch = (lot or {}).get("batch") or {}
         if lot is None or count is None or units.get("code") != _UNITS or not batch.get(
-                "lotNumber") or not batch.get("expirationDate"):
+                "lotNumber") or not batch.get("expirationDate") or not _whole(
+                units.get("value")) or not _whole(count):
             raise InputError(at, f"{name}: each ingredient is a contained vial lot (amount in "
-                             f"{_UNITS}, batch lotNumber and expirationDate) and a vial count")
+                             f"whole {_UNITS}, batch lotNumber and expirationDate) and a whole "
+                             "number of vials")
         vials.append({"lot": batch["lotNumber"], "vial_units": int(units["value"]),
                       "count": int(count),
                       "expiry_date": date.fromisoformat(str(batch["expirationDate"])[:10])})
@@ -959,6 +1004,10 @@ def _read_preparation(entry: _Entry, references: Mapping[str, _Entry]) -> dict[s
             "beyond_use_at": _optional_moment(_extension(resource, "beyond-use-at",
                                                          "valueDateTime"), ext, name),
             "plan": core_plan}}
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int | float) and float(value).is_integer() and value > 0
 
 
 def _read_administration(entry: _Entry, references: Mapping[str, _Entry]) -> dict[str, Any]:

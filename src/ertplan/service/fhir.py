@@ -106,12 +106,14 @@ def import_bundle(session: Session, planner: Planner, *, bundle: object, actor: 
     plan = read_bundle(bundle, goals=planner.goals(), store_weights=stored,
                        drugs=drug_codings(planner, available_drugs()))
     created = patient is None
+    _check_fits(plan)
     if patient is None:
         if plan.patient is None:
             raise InputError(f"entry[{plan.patient_entry}].resource.extension",
                              f"patient {identifier!r} is not in the store, and the Patient "
                              "carries no gaucher-type extension to register it with: register "
                              "the patient first (POST /patients)", identifier)
+        _check_new_patient(identifier, plan.patient, plan.patient_entry)
         patient = repo.add_record(session, actor=actor, now=now, action=IMPORT_ACTION,
                                   record=Patient(identifier=identifier, created_at=now,
                                                  **plan.patient))
@@ -150,6 +152,84 @@ def import_bundle(session: Session, planner: Planner, *, bundle: object, actor: 
             "imported": imported, "conversions": plan.conversions, "duplicates": duplicates,
             "unknown_codes": plan.unknown_codes,
             "skipped": sorted(skipped, key=lambda item: item["entry"])}
+
+
+def _check_new_patient(identifier: str, columns: Mapping[str, Any], entry: int) -> None:
+    """A patient registered by an import meets the same rules as one registered by a physician."""
+    from pydantic import ValidationError
+
+    from ertplan.service.schemas import PatientCreate
+
+    try:
+        PatientCreate.model_validate({"identifier": identifier, **columns})
+    except ValidationError as error:
+        first = error.errors()[0]
+        element = ".".join(str(part) for part in first["loc"])
+        raise InputError(f"entry[{entry}].resource", f"Patient {element}: {first['msg']}",
+                         _shown(first.get("input"))) from None
+
+
+def _shown(value: object) -> str | None:
+    return None if value is None or isinstance(value, dict | list) else str(value)[:100]
+
+
+_LATEST = datetime(2199, 12, 31, 23, 59, 59).date()
+_EARLIEST = datetime(1900, 1, 1).date()
+
+
+def _check_fits(plan: Any) -> None:
+    """Every value fits its column on every database (lengths, NUL, 32-bit integers, finite
+    numbers, dates the API accepts): refused naming the entry rather than failing the write."""
+    groups: list[tuple[type[Any], Sequence[Mapping[str, Any]]]] = [
+        (Weight, plan.weights), (Observation, plan.observations)]
+    for item in plan.orders:
+        groups.append((Order, [{**item["columns"], "entry": item["entry"],
+                                "resource": item["resource"]}]))
+    for item in plan.preparations:
+        groups.append((Preparation, [{**item["columns"], "entry": item["entry"],
+                                      "resource": item["resource"]}]))
+        groups.append((PreparationVial, [{**vial, "entry": item["entry"],
+                                          "resource": item["resource"]}
+                                         for vial in item["vials"]]))
+    for item in plan.administrations:
+        tagged = {"entry": item["entry"], "resource": item["resource"]}
+        groups.append((Administration, [{**item["columns"], **tagged}]))
+        groups.append((RateChange, [{**change, **tagged} for change in item["rate_changes"]]))
+        groups.append((Reaction, [{**reaction, **tagged} for reaction in item["reactions"]]))
+    for model, rows in groups:
+        for row in rows:
+            if "entry" in row:
+                _check_row(model, row)
+
+
+def _check_row(model: type[Any], row: Mapping[str, Any]) -> None:
+    import math
+    from datetime import date
+
+    from ertplan.service.schemas import DATABASE_INT_MAX
+
+    columns = model.__table__.columns
+    for name, value in row.items():
+        if name in ("entry", "resource") or name not in columns:
+            continue
+        where, problem = f"entry[{row['entry']}].resource", None
+        length = getattr(columns[name].type, "length", None)
+        if isinstance(value, str):
+            if "\x00" in value:
+                problem = "must not contain NUL characters"
+            elif length is not None and len(value) > length:
+                problem = f"is longer than the {length} characters ertplan keeps"
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int) and abs(value) > DATABASE_INT_MAX:
+            problem = "is too large"
+        elif isinstance(value, float) and not math.isfinite(value):
+            problem = "must be a finite number"
+        elif isinstance(value, date) and not _EARLIEST <= (
+                value.date() if isinstance(value, datetime) else value) <= _LATEST:
+            problem = f"must be between {_EARLIEST} and {_LATEST}"
+        if problem is not None:
+            raise InputError(where, f"{row['resource']}: {name} {problem}", _shown(value))
 
 
 def _said(item: Mapping[str, Any]) -> dict[str, Any]:
