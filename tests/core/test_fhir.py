@@ -303,3 +303,33 @@ def test_an_infusion_the_records_would_have_refused_is_refused(
         _read(bundle)
     assert raised.value.field.endswith(field)
     assert words in raised.value.problem
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"status": "entered-in-error"}, "its status is entered-in-error"),
+    ({"status": "cancelled"}, "its status is cancelled"),
+    ({"valueQuantity": None, "dataAbsentReason": {"text": "haemolysed"}}, "no value"),
+    ({"valueQuantity": {"value": 10, "comparator": "<", "unit": "10*9/L",
+                        "system": "http://unitsofmeasure.org", "code": "10*9/L"}},
+     "a censored value (< 10)"),
+])
+def test_what_is_not_an_exact_result_is_skipped_and_said(
+        change: dict[str, Any], reason: str) -> None:
+    observation = _observation((LOINC, "777-3"), 10, "10*9/L")
+    observation["resource"].update(change)
+    observation["resource"] = {key: value for key, value in observation["resource"].items()
+                               if value is not None}
+    plan = _read(_bundle(observation))
+    assert plan.observations == []
+    assert [(item["entry"], item["resource"]) for item in plan.skipped] == [
+        (1, "Observation/o1")]
+    assert plan.skipped[0]["reason"].startswith(reason)
+
+
+def test_a_result_dated_by_its_period_takes_the_start_day() -> None:
+    observation = _observation((LOINC, "777-3"), 150, "10*9/L")
+    del observation["resource"]["effectiveDateTime"]
+    observation["resource"]["effectivePeriod"] = {"start": "2026-11-02T23:00:00+00:00",
+                                                  "end": "2026-11-03T01:00:00+00:00"}
+    plan = _read(_bundle(observation))
+    assert plan.observations[0]["observed_on"] == date(2026, 11, 2)

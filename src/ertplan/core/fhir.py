@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ _TIME_WORDS = {"s": "second", "min": "minute", "h": "hour", "d": "day", "wk": "w
 # UCUM codes whose spelling pint does not share
 _UCUM_SPELLINGS = {"[lb_av]": "lb", "[oz_av]": "oz", "[U]": "U", "[iU]": "IU"}
 _ORDER_STATUS = {"ordered": "active", "verified": "active", "discontinued": "stopped"}
+# Observation statuses that carry no result (as the CDS service reads them)
+_NOT_A_RESULT = ("entered-in-error", "cancelled", "registered")
 
 
 # ---- the records handed in by the shell ----
@@ -535,7 +538,11 @@ def read_bundle(bundle: object, *, goals: Goals, drugs: Mapping[str, Sequence[tu
         if kind == "Observation":
             _check_subject(entry, subject_keys)
             code = _observation_code(entry, goals)
-            if code is None:
+            not_stored = _not_a_stored_result(entry.resource)
+            if not_stored is not None:
+                plan.skipped.append({"entry": entry.index, "resource": entry.name,
+                                     "reason": not_stored})
+            elif code is None:
                 plan.unknown_codes.append({
                     "entry": entry.index, "resource": entry.name,
                     "codes": sorted(f"{system}|{value}" for system, value in
@@ -668,6 +675,22 @@ def _codings(concept: object) -> set[tuple[str, str]]:
     return found
 
 
+def _not_a_stored_result(resource: Mapping[str, Any]) -> str | None:
+    """Why an Observation is no result to store, or None: ertplan never stores a guess."""
+    status = resource.get("status")
+    if status in _NOT_A_RESULT:
+        return f"its status is {status}: not a result"
+    has_value = resource.get("valueQuantity") is not None or resource.get(
+        "valueString") is not None
+    if not has_value and resource.get("dataAbsentReason") is not None:
+        return "no value (dataAbsentReason)"
+    quantity = resource.get("valueQuantity")
+    if isinstance(quantity, Mapping) and quantity.get("comparator"):
+        return (f"a censored value ({quantity['comparator']} {quantity.get('value')}): "
+                "ertplan stores exact numbers only")
+    return None
+
+
 def _observation_code(entry: _Entry, goals: Goals) -> ObservationCode | None:
     codings = _codings(entry.resource.get("code"))
     for code in goals.fhir_codes.values():
@@ -685,7 +708,12 @@ def _check_subject(entry: _Entry, subject_keys: set[str]) -> None:
 
 
 def _day(entry: _Entry) -> date:
-    value = entry.resource.get("effectiveDateTime")
+    """The day of a result as written (effectiveDateTime, effectiveInstant, or the start of
+    effectivePeriod)."""
+    resource = entry.resource
+    period = resource.get("effectivePeriod")
+    value = resource.get("effectiveDateTime") or resource.get("effectiveInstant") or (
+        period.get("start") if isinstance(period, Mapping) else None)
     if not isinstance(value, str) or len(value) < 10:
         raise InputError(f"{entry.where}.effectiveDateTime", f"{entry.name}: needs the date "
                          "of the result (effectiveDateTime, at least YYYY-MM-DD)", _shown(value))
@@ -710,8 +738,6 @@ def ucum_spelling(code: str) -> str:
     >>> ucum_spelling("10*3/uL"), ucum_spelling("[lb_av]"), ucum_spelling("{cells}/uL")
     ('10^3/uL', 'lb', '/uL')
     """
-    import re
-
     if code in _UCUM_SPELLINGS:
         return _UCUM_SPELLINGS[code]
     text = re.sub(r"\{[^}]*\}", "", code).replace("10*", "10^")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +29,9 @@ from ertplan.store.models import (
     User,
     Weight,
 )
+
+if TYPE_CHECKING:  # the FHIR core (and fhir.resources) load only when an import runs
+    from ertplan.core.fhir import ImportPlan
 
 ATC_SYSTEM = "http://www.whocc.no/atc"
 IMPORT_ACTION = "import"
@@ -177,7 +180,7 @@ _LATEST = datetime(2199, 12, 31, 23, 59, 59).date()
 _EARLIEST = datetime(1900, 1, 1).date()
 
 
-def _check_fits(plan: Any) -> None:
+def _check_fits(plan: ImportPlan) -> None:
     """Every value fits its column on every database (lengths, NUL, 32-bit integers, finite
     numbers, dates the API accepts): refused naming the entry rather than failing the write."""
     groups: list[tuple[type[Any], Sequence[Mapping[str, Any]]]] = [
@@ -245,7 +248,7 @@ def _identical_observation(session: Session, patient_id: int, columns: Mapping[s
     return session.scalars(query).first() is not None
 
 
-def _recreate_treatment(session: Session, plan: Any, patient_id: int, actor: User | None,
+def _recreate_treatment(session: Session, plan: ImportPlan, patient_id: int, actor: User | None,
                         now: datetime, imported: dict[str, int]) -> None:
     orders: dict[str, Order] = {}
     for order in plan.orders:
