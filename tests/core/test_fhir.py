@@ -230,6 +230,31 @@ def test_an_order_is_read_back_with_its_timing_and_prescriber() -> None:
     assert columns["start_date"] == date(2026, 12, 7)
 
 
+def test_an_order_says_its_dose_per_kg_and_in_units_at_the_weight_before_its_start() -> None:
+    records = _records(orders=[ORDER], usernames={5: "dr-house"}, drug_codings=DRUGS,
+                       weights=[_weight(1, 68, "2026-10-01"), _weight(2, 70, "2026-12-01"),
+                                _weight(3, 75, "2027-02-01")])  # the last: after the start
+    bundle = export_bundle(records, goals=GOALS, bundle_id="b1", timestamp=AT)
+    request = next(e["resource"] for e in bundle["entry"]
+                   if e["resource"]["resourceType"] == "MedicationRequest")
+    ordered, calculated = request["dosageInstruction"][0]["doseAndRate"]
+    assert ordered["type"]["coding"][0]["code"] == "ordered"
+    assert (ordered["doseQuantity"]["value"], ordered["doseQuantity"]["code"]) == (60, "[U]/kg")
+    assert calculated["type"]["coding"][0]["code"] == "calculated"
+    # 60 U/kg x 70 kg (weighed 2026-12-01, before the 2026-12-07 start) = 4200 U
+    assert (calculated["doseQuantity"]["value"], calculated["doseQuantity"]["code"]) == (
+        4200, "[U]")
+    assert "4200 U at 70 kg" in request["text"]["div"]
+    assert _read(bundle).orders[0]["columns"]["dose_units_per_kg"] == 60
+
+
+def test_an_order_without_an_earlier_weight_gives_its_dose_per_kg_only() -> None:
+    bundle = _order_bundle()
+    request = next(e["resource"] for e in bundle["entry"]
+                   if e["resource"]["resourceType"] == "MedicationRequest")
+    assert len(request["dosageInstruction"][0]["doseAndRate"]) == 1
+
+
 @pytest.mark.parametrize(("change", "field"), [
     ({"periodUnit": "mo", "period": 1}, "timing.repeat.period"),  # a month has no fixed length
     ({"frequency": 2}, "timing.repeat.period"),

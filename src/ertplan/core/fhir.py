@@ -40,6 +40,7 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 _NAMESPACE = uuid.UUID("6f1c1f3e-5a52-4d0e-9a51-2b8f0d7e0c11")
 _XHTML = "http://www.w3.org/1999/xhtml"
 _PER_KG = "[U]/kg"
+_DOSE_RATE_TYPES = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
 _UNITS = "[U]"
 _RATE = "mL/h"
 # FHIR Timing units (UCUM) -> the words ertplan's unit file knows; months and years have no
@@ -277,6 +278,20 @@ def _medication_request(order: Mapping[str, Any], records: PatientRecords,
     if order["duration_min"] is not None:
         repeat.update(duration=order["duration_min"], durationUnit="min")
     dose = f"{order['dose_units_per_kg']:g} U/kg every {order['interval_days']:g} days"
+    dose_and_rate: list[dict[str, Any]] = [{
+        "type": _dose_rate_type("ordered"),
+        "doseQuantity": _quantity(order["dose_units_per_kg"], "U/kg", _PER_KG)}]
+    weighed = [weight for weight in records.weights
+               if str(weight["measured_on"]) <= str(order["start_date"])]
+    if weighed:
+        # the dose in units as the planner takes it: the order's U/kg times the last weight
+        # recorded by the order's start (Dosage.doseAndRate.type "calculated")
+        weight = max(weighed, key=lambda w: str(w["measured_on"]))
+        units = float(f"{order['dose_units_per_kg'] * weight['weight_kg']:.12g}")
+        dose_and_rate.append({"type": _dose_rate_type("calculated"),
+                              "doseQuantity": _quantity(units, "U", _UNITS)})
+        dose += (f" ({units:g} U at {weight['weight_kg']:g} kg, the weight of "
+                 f"{weight['measured_on']})")
     extensions = [_ext("order-status", valueCode=order["status"])]
     for name, kind in (("change-reason", "valueString"), ("verified-at", "valueDateTime"),
                        ("override-reason", "valueString"), ("alert-codes", "valueString")):
@@ -301,10 +316,14 @@ def _medication_request(order: Mapping[str, Any], records: PatientRecords,
         "dosageInstruction": [{
             "text": dose,
             "timing": {"repeat": repeat},
-            "doseAndRate": [{"doseQuantity": _quantity(order["dose_units_per_kg"], "U/kg",
-                                                       _PER_KG)}],
+            "doseAndRate": dose_and_rate,
         }],
     }
+
+
+def _dose_rate_type(code: str) -> dict[str, Any]:
+    """A Dosage.doseAndRate.type (FHIR R4 value set dose-rate-type: ordered, calculated)."""
+    return {"coding": [{"system": _DOSE_RATE_TYPES, "code": code}]}
 
 
 def _medication(preparation: Mapping[str, Any], order: Mapping[str, Any],
