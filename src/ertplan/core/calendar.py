@@ -1175,12 +1175,17 @@ def _window_bound(infos: Sequence[_KindInfo], tolerance: int) -> tuple[int, int,
     return least_excess, least, (change, vials, ordered)
 
 
+def _window_length(window: tuple[int, int]) -> int:
+    return window[1] - window[0] + 1
+
+
 def _field_bits(problem: RoundingProblem) -> int:
     """Bits per criterion so that no sum of one criterion spills into the next."""
-    distinct = {id(cands): cands for cands in problem.candidates}.values()  # shared per dose
+    distinct = dict(zip(map(id, problem.candidates), problem.candidates,
+                        strict=True)).values()  # shared per dose
     largest_candidate = max(max(c.given_mu + c.waste_mu + c.vial_count for c in cands)
                             for cands in distinct)
-    largest_window = max((last - first + 1 for first, last in problem.windows), default=1)
+    largest_window = max(map(_window_length, problem.windows), default=1)
     bound = (largest_candidate + max(problem.prescribed_mu)) * len(problem.candidates) * (
         largest_window + 1)
     return bound.bit_length() + 1
@@ -1389,7 +1394,9 @@ def _assemble(
             dose_mu / _MILLI, _units(candidate.given_mu), 100 * candidate.given_mu / dose_mu,
             candidate.vials, (candidate.given_mu + candidate.waste_mu) // _MILLI,
             candidate.waste_mu / _MILLI, rounding)
-    infusions = [PlannedInfusion(day, shifted_from, weight, *known, stock_flag)
+    # tuple.__new__ builds the named tuples without their Python-level __new__ (half the time)
+    new = tuple.__new__
+    infusions = [new(PlannedInfusion, (day, shifted_from, weight, *known, stock_flag))
                  for (day, shifted_from), weight, known, stock_flag in zip(
                      dates, weights, map(reported.__getitem__, keys), from_stock, strict=True)]
     given_before = list(itertools.accumulate(map(_GIVEN_MU, picked), initial=0))
@@ -1410,8 +1417,9 @@ def _assemble(
         gap + 1, wanted / _MILLI, given / _MILLI, (given - wanted) / _MILLI,
         100 * (given - wanted) / wanted, abs(given - wanted) <= tolerance)
         for gap, given, wanted, tolerance in dict.fromkeys(spans)}
-    window_reports = [CalendarWindow(first, last, *summed[span]) for first, last, span in zip(
-        schedule.window_first_dates, schedule.window_last_dates, spans, strict=True)]
+    window_reports = [new(CalendarWindow, (first, last, *summed[span]))
+                      for first, last, span in zip(schedule.window_first_dates,
+                                                   schedule.window_last_dates, spans, strict=True)]
 
     # totals over the few distinct choices, each with how often it was picked
     tally = Counter(map(id, picked))
@@ -1428,8 +1436,10 @@ def _assemble(
     baseline_waste = {dose_mu: max(0, cover.total_units * _MILLI - dose_mu)
                       for dose_mu, cover in covers.items()}
     baseline_waste_mu = sum(map(baseline_waste.__getitem__, prescribed))
-    alerts = alerts + _rounding_alerts(monograph, infusions, window_reports, infusion_tolerance,
-                                       window_tolerance)
+    if any(known[6] != "whole-vials" for known in reported.values()) or not all(
+            figures[5] for figures in summed.values()):  # else nothing to say
+        alerts = alerts + _rounding_alerts(monograph, infusions, window_reports,
+                                           infusion_tolerance, window_tolerance)
     stability = _reconstituted_hours(monograph)
     stock_report = None
     if stock is not None:
