@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ertplan.core.cds import UCUM_SYSTEM
+from ertplan.core.cds import codings as _codings
 from ertplan.core.errors import InputError
 from ertplan.core.goals import Goals, ObservationCode
 from ertplan.core.monitoring import convert_to_analyte_unit
@@ -682,16 +683,6 @@ def _patient_columns(entry: _Entry) -> dict[str, Any] | None:
                         ("alglucerase-reactions", "valueString")):
         columns[name_.replace("-", "_")] = _extension(resource, name_, kind)
     return columns
-
-
-def _codings(concept: object) -> set[tuple[str, str]]:
-    found: set[tuple[str, str]] = set()
-    if isinstance(concept, Mapping):
-        for coding in concept.get("coding") or ():
-            if isinstance(coding, Mapping) and isinstance(coding.get("system"), str) \
-                    and isinstance(coding.get("code"), str):
-                found.add((coding["system"], coding["code"]))
-    return found
 
 
 def _not_a_stored_result(resource: Mapping[str, Any]) -> str | None:
