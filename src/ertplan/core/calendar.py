@@ -983,6 +983,9 @@ def _solve_two_choices(cands: Sequence[Candidate], row: Sequence[int], count: in
     never = 1 << 60
     if (widest + 1) * (count + 1) * within_weight >= never:
         return None
+    if length - 1 <= _LIST_BITS:  # few states (every 2 weeks, weekly): lists beat arrays
+        return _two_choices_on_lists(count, length, excess, least_excess, within,
+                                     within_weight, own_first, never)
     import numpy as np
 
     states = 1 << (length - 1)
@@ -1025,6 +1028,64 @@ def _solve_two_choices(cands: Sequence[Candidate], row: Sequence[int], count: in
             relative_at.append(relative_at[len(relative_at) - period])
         break
     held = int(np.argmin(relative_at[-1]))
+    picked = [0] * count
+    for index in range(count - 1, length - 2, -1):
+        picked[index] = 0 if held & 1 else 1
+        dropped = int(pointers[index - length + 1][held])
+        held = (dropped << oldest) | (held >> 1)
+    for index in range(length - 1):
+        picked[index] = 0 if (held >> (oldest - index)) & 1 else 1
+    return tuple(picked)
+
+
+# up to this many held choices (2 ** bits states) the two-choice programme runs on lists
+_LIST_BITS = 4
+
+
+def _two_choices_on_lists(count: int, length: int, excess: Sequence[int], least_excess: int,
+                          within: Sequence[int], within_weight: int, own_first: int,
+                          never: int) -> tuple[int, ...]:
+    """:func:`_solve_two_choices`'s programme on Python lists, step for step the same (the same
+    ties, the same repetition): for the few states of short windows, numpy's per-call cost
+    outweighs its speed."""
+    states = range(1 << (length - 1))
+    oldest = length - 2
+    ones = [bin(state).count("1") for state in states]
+    window_cost = [within[m] * within_weight if excess[m] == least_excess else never
+                   for m in range(length + 1)]
+    from_zero = [state >> 1 for state in states]
+    from_one = [(state >> 1) | (1 << oldest) for state in states]
+    add_zero = [window_cost[ones[state]] + (state & 1) * own_first for state in states]
+    add_one = [window_cost[ones[state] + 1] + (state & 1) * own_first for state in states]
+    cost = [held * own_first for held in ones]
+    pointers: list[list[bool]] = []
+    seen: dict[tuple[int, ...], int] = {}
+    relative_at: list[tuple[int, ...]] = []
+    step = length - 1
+    while step < count:
+        with_zero = [cost[before] + added for before, added in zip(from_zero, add_zero,
+                                                                     strict=True)]
+        with_one = [cost[before] + added for before, added in zip(from_one, add_one,
+                                                                    strict=True)]
+        took_one = [one < zero for zero, one in zip(with_zero, with_one, strict=True)]
+        cost = [min(one if took else zero, never)
+                for zero, one, took in zip(with_zero, with_one, took_one, strict=True)]
+        pointers.append(took_one)
+        lowest = min(cost)
+        relative = tuple(never if value >= never else value - lowest for value in cost)
+        earlier = seen.get(relative)
+        relative_at.append(relative)
+        if earlier is None:
+            seen[relative] = len(pointers) - 1
+            step += 1
+            continue
+        period = len(pointers) - 1 - earlier
+        while len(pointers) < count - length + 1:
+            pointers.append(pointers[len(pointers) - period])
+            relative_at.append(relative_at[len(relative_at) - period])
+        break
+    final = relative_at[-1]
+    held = final.index(min(final))
     picked = [0] * count
     for index in range(count - 1, length - 2, -1):
         picked[index] = 0 if held & 1 else 1
