@@ -179,6 +179,16 @@ def test_23kg_at_2_5u_per_kg_three_times_weekly_lists_regimens_with_less_waste(
     assert {i.units for i in calendar.infusions} == {57.5}
 
 
+def test_a_calendar_whose_every_day_is_skipped_has_no_infusion_and_says_so(
+        imiglucerase: Monograph) -> None:
+    days = frozenset(START + timedelta(days=offset) for offset in range(4))
+    calendar = plan(imiglucerase, 46, 50, months_days=4, skip=days)
+    assert calendar.infusions == ()
+    assert calendar.windows == ()
+    assert codes(calendar) == {"infusion-missed"}
+    assert (calendar.given_total_units, calendar.waste_total_units) == (0, 0)
+
+
 def test_every_calendar_alert_can_be_raised(imiglucerase: Monograph) -> None:
     raised = set()
     raised |= codes(plan(imiglucerase, 23, 2.5, times_per_week(3), months_days=28,

@@ -1329,9 +1329,13 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
             dose_mu = prescribed[0] if prescribed else 0
             candidates = (_unlimited_candidates(dose_mu, sizes, infusion_tolerance),) * len(
                 prescribed)
-            by_length = {length: round(length * dose_mu * window_tolerance / 100)
-                         for length in schedule.window_lengths}
-            tolerances = tuple(by_length[last - first + 1] for first, last in windows)
+            if schedule.sliding_length is not None:  # one length: one tolerance for all
+                tolerances = (round(schedule.sliding_length * dose_mu * window_tolerance
+                                    / 100),) * len(windows)
+            else:
+                by_length = {length: round(length * dose_mu * window_tolerance / 100)
+                             for length in schedule.window_lengths}
+                tolerances = tuple(by_length[last - first + 1] for first, last in windows)
         else:
             before = list(itertools.accumulate(prescribed, initial=0))
             candidates = tuple(
@@ -1359,7 +1363,9 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
     # walk the stock: where a vial size runs short, re-plan from there with what is left
     from_stock: list[bool | None] = [None] * count
     runs_out: int | None = None
-    picked = [problem.candidates[i][c] for i, c in enumerate(choices)]
+    picked = ([*map(problem.candidates[0].__getitem__, choices)]
+              if count and problem.candidates.count(problem.candidates[0]) == count else
+              [problem.candidates[i][c] for i, c in enumerate(choices)])
     if stock is not None:
         left = dict(stock)
         index = 0
@@ -1483,8 +1489,10 @@ def _assemble(
                                                    schedule.window_last_dates, spans, strict=True)]
 
     # totals over the few distinct choices, each with how often it was picked
-    tally = Counter(map(id, picked))
-    distinct = dict(zip(map(id, picked), picked, strict=True))
+    tally: Counter[object] = Counter(keys if one_dose else map(id, picked))
+    distinct: dict[object, Candidate] = (
+        {key: picked[index] for key, index in first_with.items()} if one_dose else
+        dict(zip(map(id, picked), picked, strict=True)))
     waste_mu = sum(distinct[i].waste_mu * times for i, times in tally.items())
     given_mu = sum(distinct[i].given_mu * times for i, times in tally.items())
     opened = sum((distinct[i].given_mu + distinct[i].waste_mu) // _MILLI * times
@@ -1493,10 +1501,12 @@ def _assemble(
     for picked_id, times in tally.items():
         for vial in distinct[picked_id].vials:
             vial_totals[vial.units] = vial_totals.get(vial.units, 0) + vial.count * times
-    covers = {dose_mu: _plain_cover(dose_mu, sizes) for dose_mu in set(prescribed)}
+    covers = {dose_mu: _plain_cover(dose_mu, sizes)
+              for dose_mu in (prescribed[:1] if one_dose else set(prescribed))}
     baseline_waste = {dose_mu: max(0, cover.total_units * _MILLI - dose_mu)
                       for dose_mu, cover in covers.items()}
-    baseline_waste_mu = sum(map(baseline_waste.__getitem__, prescribed))
+    baseline_waste_mu = (baseline_waste[prescribed[0]] * count if one_dose else
+                         sum(map(baseline_waste.__getitem__, prescribed)))
     if any(known[6] != "whole-vials" for known in reported.values()) or not all(
             figures[5] for figures in summed.values()):  # else nothing to say
         alerts = alerts + _rounding_alerts(monograph, infusions, window_reports,
@@ -1663,6 +1673,7 @@ def _frequency_words(count: float) -> str:
     return f"{count:g} times weekly"
 
 
+@lru_cache(maxsize=16)
 def _reconstituted_hours(monograph: Monograph) -> float | None:
     hours = [entry.hours for entry in monograph.stability if entry.stage == "reconstituted"]
     return max(hours) if hours else None
