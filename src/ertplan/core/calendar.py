@@ -22,6 +22,11 @@ exhaustive search over every whole-vial amount in tolerance:
 * a calendar repeating one window's best choices window after window (the periodic optimum of a
   constant dose, e.g. 2800/2600 U alternating for 2700 U) reaches a lower bound that no calendar
   can beat (:func:`lower_bound`): it is optimal without any search;
+* where every infusion has the same two choices (one whole-vial amount in tolerance, or the exact
+  dose) and the windows slide by one infusion, a window's excess and deviation depend only on how
+  many of its infusions take the first choice: every window keeps its least excess, and an exact
+  programme over the last choices settles the rest on one integer per state (lists for short
+  windows, numpy arrays for 3 times weekly);
 * otherwise dynamic programming over the choices still inside an open window (one earlier infusion
   for every 2 weeks, three for weekly, eleven for 3 times weekly), on numpy arrays where a step has
   hundreds to tens of thousands of states, else on dictionaries with pruning; steps that repeat (a
