@@ -28,6 +28,7 @@ from ertplan.service.schemas import (
     PreparationCreate,
     RateChangeAdd,
     ReactionAdd,
+    VerifyChange,
     WeightCreate,
 )
 from ertplan.service.screening import screen_stored_patient, with_screening
@@ -158,6 +159,13 @@ def create_preparation(session: Session, *, actor: User, body: PreparationCreate
         session, actor=actor, order_id=body.order_id,
         vials=[vial.model_dump() for vial in body.vials], reconstituted_at=body.reconstituted_at,
         diluted_at=diluted_at, storage=body.storage, plan=to_data(plan), now=now)
+
+
+def verify_preparation(session: Session, *, actor: User, preparation_id: int,
+                       body: VerifyChange, now: datetime) -> Preparation:
+    """A second pharmacist checks the bag (not the one who made it)."""
+    return repo.verify_preparation(session, actor=actor, preparation_id=preparation_id,
+                                   version=body.version, now=now)
 
 
 def create_administration(session: Session, *, actor: User, body: AdministrationCreate,

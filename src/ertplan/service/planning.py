@@ -69,6 +69,13 @@ class Planner:
         """The shared memo of unit spellings, or a throw-away one once it is full."""
         return self._units if len(self._units) < _UNIT_MEMO_LIMIT else dict(self._units)
 
+    def weight_kg(self, text: str, field: str = "weight") -> float:
+        """A body weight as typed (``70 kg``, ``154 lb``) in kg, parsed by the core."""
+        from ertplan.core.units import MASS, parse_quantity
+
+        weight: float = parse_quantity(text, MASS, field, self.unit_table())
+        return weight
+
     def plan_from_text(self, fields: dict[str, Any], *, now: datetime) -> PreparationPlan:
         """``ertplan prepare`` from its text inputs (`fields` as the request gave them)."""
         from ertplan.core.preparation import plan_preparation

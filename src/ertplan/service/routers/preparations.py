@@ -57,8 +57,7 @@ def read_preparation(preparation_id: RecordId, _user: CurrentUser,
 def verify_preparation(preparation_id: RecordId, body: VerifyChange, pharmacist: Pharmacist,
                        session: SessionDep, now: NowDep) -> PreparationPublic:
     """A second pharmacist checks the bag (not the one who made it)."""
-    preparation = repo.verify_preparation(session, actor=pharmacist,
-                                          preparation_id=preparation_id, version=body.version,
-                                          now=now)
+    preparation = actions.verify_preparation(session, actor=pharmacist,
+                                             preparation_id=preparation_id, body=body, now=now)
     session.commit()
     return PreparationPublic.model_validate(preparation)
