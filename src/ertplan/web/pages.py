@@ -334,8 +334,8 @@ def _preview(planner: Planner, form: FormData | dict[str, str], now: datetime) -
     try:
         plan = planner.plan_from_text(fields, now=now)
     except REFUSED as error:
-        return {"plan": None, "errors": errors_of(error)}
-    return {"plan": to_data(plan), "override": override_required_by(plan), "errors": {}}
+        return {"plan": None, "preview_errors": errors_of(error)}
+    return {"plan": to_data(plan), "override": override_required_by(plan), "preview_errors": {}}
 
 
 @router.post("/fragments/preview")
@@ -389,7 +389,7 @@ def create_order(request: Request, patient_id: int, user: PageUser, form: Form,
         return render(request, "order_form.html", user, status_code=UNPROCESSABLE,
                       patient=patient, order=None, values=form_values(form),
                       latest_weight=repo.latest_weight(session, patient_id=patient_id),
-                      **{**_preview(planner, form, now), "errors": errors_of(error)})
+                      errors=errors_of(error), **_preview(planner, form, now))
     return _see(f"/ui/orders/{order.id}")
 
 
@@ -451,7 +451,7 @@ def change_order(request: Request, order_id: int, user: PageUser, form: Form,
         return render(request, "order_form.html", user, status_code=UNPROCESSABLE,
                       patient=patient, order=order, values=form_values(form),
                       latest_weight=repo.latest_weight(session, patient_id=order.patient_id),
-                      **{**_preview(planner, form, now), "errors": errors_of(error)})
+                      errors=errors_of(error), **_preview(planner, form, now))
     return _see(f"/ui/orders/{order_id}")
 
 
@@ -797,9 +797,10 @@ def worksheet_preview(request: Request, user: PageUser, now: NowDep, planner: Pl
     values = {"weight": weight, "dose": dose, "every": every or "", "duration": duration or "",
               "vial_sizes": vial_sizes or ""}
     found = _preview(planner, {key: value[:100] for key, value in values.items()}, now)
-    status_code = 200 if found["plan"] is not None else UNPROCESSABLE
-    return render(request, "worksheet.html", user, status_code=status_code, values=values,
-                  generated_at=now, **found)
+    refused = found["plan"] is None and any(values.values())
+    return render(request, "worksheet.html", user, status_code=UNPROCESSABLE if refused else 200,
+                  values=values, generated_at=now,
+                  errors=found["preview_errors"] if refused else {}, **found)
 
 
 def install_error_pages(app: Any) -> None:
