@@ -44,6 +44,7 @@ def test_70kg_at_60u_per_kg_every_2_weeks_needs_ten_400u_and_one_200u_vial(
     # 105 mL needs the next 50 mL step of the 100-200 mL range: 150 mL, 45 mL of saline
     assert result.final_volume_ml == 150
     assert result.sodium_chloride_ml == 45
+    assert result.final_concentration_units_per_ml == 28  # 4200 U in 150 mL, for the bag label
     assert result.infusion.duration_min == 120  # the monograph data's default
     assert result.infusion.rate_ml_per_h == 75  # 150 mL over 2 h
     assert result.infusion.units_per_kg_per_min == 0.5  # 60 U/kg over 120 min
@@ -105,6 +106,7 @@ def test_150kg_at_60u_per_kg_is_more_drug_than_one_bag_holds(imiglucerase: Monog
     assert result.final_volume_ml is None
     assert result.sodium_chloride_ml is None
     assert result.bags_needed == 2
+    assert result.final_concentration_units_per_ml is None
     assert result.infusion.rate_ml_per_h is None
     assert result.beyond_use.diluted_until is None
     critical = result.alerts[0]
@@ -239,6 +241,9 @@ def test_every_plan_keeps_the_monographs_arithmetic(order: Order) -> None:
         assert result.sodium_chloride_ml >= 0
         assert result.withdraw_ml + result.sodium_chloride_ml == pytest.approx(
             result.final_volume_ml)
+        assert result.final_concentration_units_per_ml is not None
+        assert result.final_concentration_units_per_ml * result.final_volume_ml == pytest.approx(
+            result.dose_units)
         assert result.infusion.rate_ml_per_h is not None
         assert result.infusion.rate_ml_per_h * result.infusion.duration_min / 60 == pytest.approx(
             result.final_volume_ml)

@@ -46,6 +46,13 @@ def prepare_command(
     patient: Annotated[str | None, typer.Option(
         help="Patient file (TOML or JSON, see README): its screening alerts join the plan's, "
         "e.g. --patient patient.toml.", show_default=False)] = None,
+    pdf: Annotated[str | None, typer.Option(
+        "--pdf", help="Also write the worksheet as a PDF file, e.g. --pdf worksheet.pdf.",
+        show_default=False)] = None,
+    label: Annotated[str | None, typer.Option(
+        "--label", help="Also write the bag label as an SVG file, e.g. --label bag.svg "
+        "(no preparation is recorded here: it says 'not yet prepared' and has no barcode).",
+        show_default=False)] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the plan as one JSON object (see README: JSON contract).")] = False,
 ) -> None:
@@ -71,6 +78,11 @@ def prepare_command(
         from ertplan.cli.patient_input import screen_into_plan
 
         plan, screening = screen_into_plan(plan, monograph, patient, order.prepared_at.date())
+    if pdf is not None or label is not None:  # imported only here: fpdf2 is not prepare's cost
+        from ertplan.cli.documents_output import write_documents
+
+        write_documents(plan, monograph, pdf=pdf, label=label,
+                        generated_at=datetime.now().astimezone())
     if as_json:
         import json
 

@@ -119,6 +119,8 @@ class PreparationPlan:
     beyond_use: BeyondUse
     alerts: tuple[Alert, ...]
     verification_note: str = VERIFICATION_NOTE
+    # the bag's concentration (dose / final volume), for its label; None when no bag is planned
+    final_concentration_units_per_ml: float | None = None
 
 
 def plan_preparation(order: Order, monograph: Monograph) -> PreparationPlan:
@@ -138,6 +140,8 @@ def plan_preparation(order: Order, monograph: Monograph) -> PreparationPlan:
     >>> plan = plan_preparation(order, imiglucerase)
     >>> plan.dose_units, plan.withdraw_ml, plan.waste_units, plan.final_volume_ml
     (4200, 105.0, 0.0, 150.0)
+    >>> plan.final_concentration_units_per_ml  # 4200 U in the 150 mL bag
+    28.0
     >>> [(vial.units, vial.count) for vial in plan.vials]
     [(400, 10), (200, 1)]
     """
@@ -210,6 +214,8 @@ def plan_preparation(order: Order, monograph: Monograph) -> PreparationPlan:
         infusion=infusion,
         beyond_use=beyond_use,
         alerts=by_severity(alerts + duration_alerts + stability_alerts),
+        final_concentration_units_per_ml=(None if final_volume_ml is None
+                                          else dose_units / final_volume_ml),
     )
 
 
