@@ -188,8 +188,19 @@ def test_order_verify_prepare_print_and_administer(page: Any, live_app: LiveApp,
     assert "Ended 2026-12-07 11:30" in page.locator("main").inner_text()
     _shot(page, folder, "10-administration")
 
-    # the patient page shows the history
+    # the patient page shows the history; haemoglobin results draw a chart against the goal
     page.get_by_role("link", name="Ada Lovelace").first.click()
     history = page.locator("#infusions").locator("xpath=..").inner_text()
     assert "1 reaction(s)" in history
+    for day, value in (("2026-09-01", "8.9"), ("2026-10-01", "9.4"), ("2026-11-01", "10.1"),
+                       ("2026-12-01", "10.6")):
+        page.get_by_label("Kind").select_option("haemoglobin")
+        page.get_by_label("Value", exact=True).fill(value)
+        page.get_by_label("Unit").fill("g/dL")
+        page.get_by_label("Observed on").fill(day)
+        page.get_by_label("Source").fill("clinic lab")
+        page.get_by_role("button", name="Record observation").click()
+        page.wait_for_url("**#observations")
+    chart = page.locator("#response").locator("xpath=..").locator("figure svg")
+    assert chart.count() == 1
     _shot(page, folder, "11-patient")

@@ -25,6 +25,7 @@ from ertplan.service import actions
 from ertplan.service.deps import NowDep, PlannerDep, SessionDep
 from ertplan.service.planning import Planner, override_required_by
 from ertplan.service.schemas import (
+    DATABASE_INT_MAX,
     AdministrationCreate,
     AdministrationUpdate,
     ObservationCreate,
@@ -652,7 +653,7 @@ def _check_barcode(session: Session, scanned: str, preparation: Preparation) -> 
                          "start")
     found = parse_barcode_payload(scanned)
     if found != preparation.id:
-        other = session.get(Preparation, found)
+        other = session.get(Preparation, found) if found <= DATABASE_INT_MAX else None
         whose = ""
         if other is not None:
             other_order = repo.get_record(session, model=Order, record_id=other.order_id)
