@@ -139,7 +139,8 @@ def test_order_verify_prepare_print_and_administer(page: Any, live_app: LiveApp,
     assert page.request.get(f"{preparation_url}/worksheet.pdf").headers["content-type"] \
         == "application/pdf"
     label = page.request.get(f"{preparation_url}/label.svg")
-    assert label.ok and "<svg" in label.text()
+    assert label.ok
+    assert "<svg" in label.text()
 
     # -- the nurse: a wrong barcode is refused; the right one starts the infusion
     from ertplan.documents import barcode_payload
@@ -172,7 +173,8 @@ def test_order_verify_prepare_print_and_administer(page: Any, live_app: LiveApp,
     advice.wait_for()
     text = advice.inner_text()
     assert "moderate" in text
-    assert "antihistamines" in text and "corticosteroids" in text
+    assert "antihistamines" in text
+    assert "corticosteroids" in text
     assert "Next infusion" in text
     _shot(page, folder, "09-reaction-advice")
     assert "signs: urticaria, dyspnoea" in page.locator("main").inner_text()
