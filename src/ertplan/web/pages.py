@@ -24,6 +24,7 @@ from ertplan.core.serialize import to_data
 from ertplan.service import actions
 from ertplan.service.deps import NowDep, PlannerDep, SessionDep
 from ertplan.service.planning import Planner, override_required_by
+from ertplan.service.routers.common import RecordId
 from ertplan.service.schemas import (
     DATABASE_INT_MAX,
     AdministrationCreate,
@@ -209,7 +210,7 @@ def _yes_no(form: FormData, name: str) -> bool | None:
 
 
 @router.get("/patients/{patient_id}")
-def patient_page(request: Request, patient_id: int, user: PageUser, session: SessionDep,
+def patient_page(request: Request, patient_id: RecordId, user: PageUser, session: SessionDep,
                  now: NowDep, planner: PlannerDep) -> HTMLResponse:
     """Demographics and history, weights, orders, calendar, infusions and response charts."""
     return _patient_page(request, user, session, now, planner, patient_id)
@@ -282,7 +283,7 @@ def _charts(session: Session, planner: Planner, patient: Patient,
 
 
 @router.post("/patients/{patient_id}/weights")
-def add_weight(request: Request, patient_id: int, user: PageUser, form: Form,
+def add_weight(request: Request, patient_id: RecordId, user: PageUser, form: Form,
                session: SessionDep, now: NowDep, planner: PlannerDep) -> Response:
     """Record a weight (physician, nurse or pharmacist), as ``POST /weights``."""
     require_role(user, "physician", "nurse", "pharmacist")
@@ -301,7 +302,7 @@ def add_weight(request: Request, patient_id: int, user: PageUser, form: Form,
 
 
 @router.post("/patients/{patient_id}/observations")
-def add_observation(request: Request, patient_id: int, user: PageUser, form: Form,
+def add_observation(request: Request, patient_id: RecordId, user: PageUser, form: Form,
                     session: SessionDep, now: NowDep, planner: PlannerDep) -> Response:
     """Record an observation with unit, date and source, as ``POST /observations``."""
     require_role(user, "physician", "nurse", "pharmacist")
@@ -350,7 +351,7 @@ def preview_fragment(request: Request, user: PageUser, form: Form, now: NowDep,
 
 
 @router.get("/patients/{patient_id}/orders/new")
-def new_order_page(request: Request, patient_id: int, user: PageUser, session: SessionDep,
+def new_order_page(request: Request, patient_id: RecordId, user: PageUser, session: SessionDep,
                    now: NowDep, planner: PlannerDep) -> HTMLResponse:
     """The order form with the live preparation preview (physicians)."""
     require_role(user, "physician")
@@ -364,7 +365,7 @@ def new_order_page(request: Request, patient_id: int, user: PageUser, session: S
 
 
 @router.post("/patients/{patient_id}/orders")
-def create_order(request: Request, patient_id: int, user: PageUser, form: Form,
+def create_order(request: Request, patient_id: RecordId, user: PageUser, form: Form,
                  session: SessionDep, now: NowDep, planner: PlannerDep) -> Response:
     """Order from the typed weight, dose and frequency, as ``POST /orders``.
 
@@ -409,7 +410,7 @@ def _record_weight_if_new(session: Session, user: User, patient_id: int, weight_
 
 
 @router.get("/orders/{order_id}/change")
-def change_order_page(request: Request, order_id: int, user: PageUser, session: SessionDep,
+def change_order_page(request: Request, order_id: RecordId, user: PageUser, session: SessionDep,
                       now: NowDep, planner: PlannerDep) -> HTMLResponse:
     """The order form filled with the order, to change it with a reason (physicians)."""
     require_role(user, "physician")
@@ -428,7 +429,7 @@ def change_order_page(request: Request, order_id: int, user: PageUser, session: 
 
 
 @router.post("/orders/{order_id}/change")
-def change_order(request: Request, order_id: int, user: PageUser, form: Form,
+def change_order(request: Request, order_id: RecordId, user: PageUser, form: Form,
                  session: SessionDep, now: NowDep, planner: PlannerDep) -> Response:
     """Change an order with a reason, as ``PATCH /orders/{id}``; it goes back to the pharmacist."""
     require_role(user, "physician")
@@ -457,7 +458,7 @@ def change_order(request: Request, order_id: int, user: PageUser, form: Form,
 
 
 @router.get("/orders/{order_id}")
-def order_page(request: Request, order_id: int, user: PageUser, session: SessionDep,
+def order_page(request: Request, order_id: RecordId, user: PageUser, session: SessionDep,
                now: NowDep, planner: PlannerDep) -> HTMLResponse:
     """The order, its plan at the latest weight with the screening, verification and
     preparation (pharmacists)."""
@@ -491,7 +492,7 @@ def _username(session: Session, user_id: int | None) -> str | None:
 
 
 @router.post("/orders/{order_id}/verify")
-def verify_order(request: Request, order_id: int, user: PageUser, form: Form,
+def verify_order(request: Request, order_id: RecordId, user: PageUser, form: Form,
                  session: SessionDep, now: NowDep, planner: PlannerDep) -> Response:
     """Verify the order, as ``POST /orders/{id}/verify`` (override reason where required)."""
     require_role(user, "pharmacist")
@@ -510,7 +511,7 @@ def verify_order(request: Request, order_id: int, user: PageUser, form: Form,
 
 
 @router.post("/orders/{order_id}/preparations")
-def create_preparation(request: Request, order_id: int, user: PageUser, form: Form,
+def create_preparation(request: Request, order_id: RecordId, user: PageUser, form: Form,
                        session: SessionDep, now: NowDep, planner: PlannerDep) -> Response:
     """Record the bag with the lot of each vial size, as ``POST /preparations``."""
     require_role(user, "pharmacist")
@@ -553,7 +554,7 @@ def _preparation_context(session: Session, preparation: Preparation) -> dict[str
 
 
 @router.get("/preparations/{preparation_id}")
-def preparation_page(request: Request, preparation_id: int, user: PageUser,
+def preparation_page(request: Request, preparation_id: RecordId, user: PageUser,
                      session: SessionDep, now: NowDep) -> HTMLResponse:
     """The worksheet with the lots (printable), the bag label, the second check and the start."""
     return _preparation_page(request, user, session, now, preparation_id)
@@ -583,7 +584,7 @@ def _worksheet_context(session: Session, preparation: Preparation, now: datetime
 
 
 @router.get("/preparations/{preparation_id}/worksheet.pdf")
-def worksheet_pdf(preparation_id: int, user: PageUser, session: SessionDep,
+def worksheet_pdf(preparation_id: RecordId, user: PageUser, session: SessionDep,
                   now: NowDep) -> Response:
     """The worksheet as a PDF file (:func:`ertplan.documents.worksheet_pdf`)."""
     from ertplan.documents import worksheet_pdf as make_pdf
@@ -595,7 +596,8 @@ def worksheet_pdf(preparation_id: int, user: PageUser, session: SessionDep,
 
 
 @router.get("/preparations/{preparation_id}/label.svg")
-def bag_label(preparation_id: int, user: PageUser, session: SessionDep, now: NowDep) -> Response:
+def bag_label(preparation_id: RecordId, user: PageUser, session: SessionDep,
+              now: NowDep) -> Response:
     """The bag label with the Code 128 barcode of the preparation id, as SVG."""
     from ertplan.documents import bag_label_svg
 
@@ -605,7 +607,7 @@ def bag_label(preparation_id: int, user: PageUser, session: SessionDep, now: Now
 
 
 @router.post("/preparations/{preparation_id}/verify")
-def verify_preparation(request: Request, preparation_id: int, user: PageUser, form: Form,
+def verify_preparation(request: Request, preparation_id: RecordId, user: PageUser, form: Form,
                        session: SessionDep, now: NowDep) -> Response:
     """The second pharmacist's check, as ``POST /preparations/{id}/verify``."""
     require_role(user, "pharmacist")
@@ -622,7 +624,7 @@ def verify_preparation(request: Request, preparation_id: int, user: PageUser, fo
 
 
 @router.post("/preparations/{preparation_id}/administrations")
-def start_administration(request: Request, preparation_id: int, user: PageUser, form: Form,
+def start_administration(request: Request, preparation_id: RecordId, user: PageUser, form: Form,
                          session: SessionDep, now: NowDep) -> Response:
     """Start the infusion once the bag's barcode matches this preparation (nurses)."""
     require_role(user, "nurse")
@@ -691,14 +693,14 @@ def _known_signs(planner: Planner, preparation: Preparation) -> tuple[str, ...]:
 
 
 @router.get("/administrations/{administration_id}")
-def administration_page(request: Request, administration_id: int, user: PageUser,
+def administration_page(request: Request, administration_id: RecordId, user: PageUser,
                         session: SessionDep, now: NowDep) -> HTMLResponse:
     """The running infusion: rate changes, reactions, the stop."""
     return _administration_page(request, user, session, now, administration_id)
 
 
 @router.post("/administrations/{administration_id}/stop")
-def stop_administration(request: Request, administration_id: int, user: PageUser, form: Form,
+def stop_administration(request: Request, administration_id: RecordId, user: PageUser, form: Form,
                         session: SessionDep, now: NowDep) -> Response:
     """Record the end of the infusion, as ``PATCH /administrations/{id}``."""
     require_role(user, "nurse")
@@ -718,7 +720,7 @@ def stop_administration(request: Request, administration_id: int, user: PageUser
 
 
 @router.post("/administrations/{administration_id}/rate-changes")
-def add_rate_change(request: Request, administration_id: int, user: PageUser, form: Form,
+def add_rate_change(request: Request, administration_id: RecordId, user: PageUser, form: Form,
                     session: SessionDep, now: NowDep, planner: PlannerDep) -> Response:
     """Record a rate change, as ``POST /administrations/{id}/rate-changes``."""
     require_role(user, "nurse")
@@ -740,7 +742,7 @@ def add_rate_change(request: Request, administration_id: int, user: PageUser, fo
 
 
 @router.post("/administrations/{administration_id}/reactions")
-def add_reaction(request: Request, administration_id: int, user: PageUser, form: Form,
+def add_reaction(request: Request, administration_id: RecordId, user: PageUser, form: Form,
                  session: SessionDep, now: NowDep, planner: PlannerDep) -> Response:
     """Record a reaction and show the monograph's handling (``ertplan reaction``'s assessment).
 
