@@ -20,12 +20,14 @@ from tests.web.conftest import LiveApp
 
 
 def _sign_in(page: Any, username: str) -> None:
-    """Sign out with the header's button, then sign in as `username`."""
+    """Sign out with the header's button, then sign in as `username` with the keyboard alone:
+    the username field has the focus, Tab reaches the password, Enter submits."""
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/ui/sign-in")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
     page.wait_for_url("**/ui/patients")
 
 
@@ -91,6 +93,9 @@ def test_order_verify_prepare_print_and_administer(page: Any, live_app: LiveApp,
     page.get_by_label("Weight").fill("45 kg")
     preview.get_by_text("3,600 U", exact=True).wait_for()
     _shot(page, folder, "04-order-preview-45kg-80u")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column
+    _shot(page, folder, "04b-order-phone")
+    page.set_viewport_size({"width": 1024, "height": 1366})
     page.get_by_role("button", name="Order", exact=True).click()
     page.wait_for_url(re.compile(r"/ui/orders/\d+$"))
     order_url = page.url
