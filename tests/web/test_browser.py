@@ -47,7 +47,7 @@ def test_order_verify_prepare_print_and_administer(page: Any, live_app: LiveApp,
     page.get_by_label("Username").fill("physician")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("alert").inner_text() == "wrong username or password"
+    assert "wrong username or password" in page.get_by_role("alert").inner_text()
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/ui/patients")
@@ -107,6 +107,9 @@ def test_order_verify_prepare_print_and_administer(page: Any, live_app: LiveApp,
     page.get_by_role("button", name="Verify the order").click()
     error = page.locator("#override-reason-error")
     assert "required to verify" in error.inner_text()
+    # the summary at the top links to the field
+    page.get_by_role("alert").get_by_role("link", name=re.compile("^override reason")).click()
+    assert page.url.endswith("#override-reason")
     assert "dose-above-range" in error.inner_text()
     _shot(page, folder, "05-verify-refused")
     page.get_by_label("Override reason").fill("80 U/kg agreed with the specialist centre")
