@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ertplan.documents import barcode_payload
 from ertplan.web.session import COOKIE, safe_next
@@ -73,10 +76,11 @@ def test_pages_send_a_visitor_without_a_session_to_the_sign_in_page(clinic: Clin
     assert answer.headers["location"] == (
         "/ui/sign-in?next=/ui/worksheet%3Fweight%3D70kg%26dose%3D60U/kg")
     # htmx cannot follow a 303 into the page: it is told where to go instead
-    answer = client.post("/ui/fragments/preview", data={"weight": "70 kg"},
-                         headers={"HX-Request": "true"}, follow_redirects=False)
+    answer = client.post("/ui/fragments/preview", data={"weight": "70 kg"}, headers={
+        "HX-Request": "true", "HX-Current-URL": "http://testserver/ui/patients/3/orders/new"},
+        follow_redirects=False)
     assert answer.status_code == 401
-    assert answer.headers["HX-Redirect"].startswith("/ui/sign-in?next=")
+    assert answer.headers["HX-Redirect"] == "/ui/sign-in?next=/ui/patients/3/orders/new"
     assert client.get("/", follow_redirects=False).headers["location"] == "/ui/patients"
     # the sign-in page and htmx itself are served to anyone
     assert client.get("/ui/sign-in").status_code == 200
@@ -345,3 +349,38 @@ def test_a_reaction_is_recorded_with_its_signs_and_the_monographs_handling(
     [reaction] = administration["reactions"]
     assert reaction["description"] == "signs: urticaria, dyspnoea"
     assert reaction["grade"] == 2
+
+
+# ---- whatever is typed, the preview answers with a plan or a message ---------------------------
+
+def _typed(*spellings: str) -> st.SearchStrategy[str]:
+    """What a physician may type: a usual spelling, an odd one, or any text at all."""
+    return st.one_of(st.sampled_from(spellings), st.text(max_size=30))
+
+
+@given(weight=_typed("70 kg", "154 lb", "0.4 kg", "400 kg", "70", "-5 kg", "1e400 kg"),
+       dose=_typed("60 U/kg", "2.5U/kg", "61 U/kg", "60 mg/kg", "0 U/kg", "nan U/kg"),
+       every=_typed("2 weeks", "14 d", "1 w", "3 d", "0 d", "5 weeks", "fortnightly"))
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_typed_order_gets_a_plan_or_a_named_message_never_a_crash(
+        clinic: Clinic, weight: str, dose: str, every: str) -> None:
+    fragment = _as(clinic, "physician").post("/ui/fragments/preview", data={
+        "weight": weight, "dose": dose, "every": every})
+    assert fragment.status_code == 200
+    planned = "data-dose-units=" in fragment.text
+    named = re.search(r'class="error">(weight|dose|every|times per week|duration|vial sizes|'
+                      r'form)[: ]', fragment.text)
+    assert planned != bool(named), fragment.text
+
+
+def test_every_template_and_static_file_is_in_the_package_data() -> None:
+    # pyproject ships web/templates/*.html and web/static/*: nothing may hide in a subfolder
+    import ertplan.web
+
+    root = Path(ertplan.web.__file__).parent
+    templates = [path for path in (root / "templates").rglob("*") if path.is_file()]
+    static = [path for path in (root / "static").rglob("*") if path.is_file()]
+    assert all(path.parent == root / "templates" and path.suffix == ".html"
+               for path in templates)
+    assert all(path.parent == root / "static" for path in static)
+    assert {path.name for path in static} >= {"htmx.min.js", "htmx.LICENSE.txt", "ertplan.css"}

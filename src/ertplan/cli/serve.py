@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 HELP = (
-    "Serve the REST API (OpenAPI at /docs) and the clinic's web pages (/ui). The records live in a SQLite file in your data "
-    "folder, created and migrated on first start, or in PostgreSQL with --database-url. "
+    "Serve the REST API (OpenAPI at /docs) and the clinic's web pages (/ui). The records live "
+    "in a SQLite file in your data folder, created and migrated on first start, or in "
+    "PostgreSQL with --database-url. "
     "Example: ertplan serve --port 8000 --database-url postgresql://clinic@db/ertplan"
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -56,7 +56,8 @@ def page_user(request: Request, session: SessionDep, now: NowDep) -> User:
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method != "GET":  # after signing in, go back to the page, not the post
-            target = request.headers.get("HX-Current-URL") or "/ui/patients"
+            shown = urlsplit(request.headers.get("HX-Current-URL") or "/ui/patients")
+            target = shown.path + (f"?{shown.query}" if shown.query else "")
         raise SignInRequired(target)
     return user
 
