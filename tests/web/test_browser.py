@@ -24,6 +24,7 @@ def _sign_in(page: Any, username: str) -> None:
     the username field has the focus, Tab reaches the password, Enter submits."""
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/ui/sign-in")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
@@ -214,3 +215,12 @@ def test_order_verify_prepare_print_and_administer(page: Any, live_app: LiveApp,
     chart = page.locator("#response").locator("xpath=..").locator("figure svg")
     assert chart.count() == 1
     _shot(page, folder, "11-patient")
+
+    # the patient list, searched as one types
+    page.get_by_role("link", name="Patients").click()
+    search = page.get_by_label("Search by name or identifier")
+    search.fill("zzz")
+    page.get_by_text("No patient matches “zzz”.").wait_for()
+    search.fill("lovel")
+    page.get_by_role("link", name="Ada Lovelace").wait_for()
+    _shot(page, folder, "12-patient-search")

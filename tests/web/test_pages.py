@@ -384,3 +384,29 @@ def test_every_template_and_static_file_is_in_the_package_data() -> None:
                for path in templates)
     assert all(path.parent == root / "static" for path in static)
     assert {path.name for path in static} >= {"htmx.min.js", "htmx.LICENSE.txt", "ertplan.css"}
+
+
+def test_a_changed_order_needs_its_reason_and_goes_back_to_the_pharmacist(
+        clinic: Clinic) -> None:
+    patient_id = _patient(clinic)
+    order = _ok(clinic.post("physician", "/orders", {
+        "patient_id": patient_id, "dose_units_per_kg": 60, "interval_days": 14,
+        "start_date": "2026-12-07"}), 201)
+    _ok(clinic.post("pharmacist", f"/orders/{order['id']}/verify", {"version": 1}))
+    client = _as(clinic, "physician")
+    form = client.get(f"/ui/orders/{order['id']}/change")
+    assert 'value="60 U/kg"' in form.text
+    assert 'value="14 days"' in form.text
+    typed = {"version": "2", "weight": "70 kg", "dose": "45 U/kg", "every": "2 weeks",
+             "start_date": "2026-12-07"}
+    refused = client.post(f"/ui/orders/{order['id']}/change", data=typed)
+    assert refused.status_code == 422
+    assert _errors(refused.text)[0].startswith("change reason: ")
+    answer = client.post(f"/ui/orders/{order['id']}/change",
+                         data={**typed, "change_reason": "response reached the goals"},
+                         follow_redirects=False)
+    assert answer.status_code == 303
+    stored = clinic.get("viewer", f"/orders/{order['id']}").json()
+    assert (stored["dose_units_per_kg"], stored["status"], stored["verified_by_id"]) == (
+        45, "ordered", None)
+    assert len(clinic.get("viewer", "/weights").json()) == 1  # 70 kg: no new weight
