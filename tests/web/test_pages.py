@@ -83,7 +83,9 @@ def test_pages_send_a_visitor_without_a_session_to_the_sign_in_page(clinic: Clin
     assert answer.headers["HX-Redirect"] == "/ui/sign-in?next=/ui/patients/3/orders/new"
     assert client.get("/", follow_redirects=False).headers["location"] == "/ui/patients"
     # the sign-in page and htmx itself are served to anyone
-    assert client.get("/ui/sign-in").status_code == 200
+    sign_in = client.get("/ui/sign-in")
+    assert sign_in.status_code == 200
+    assert sign_in.headers["X-Frame-Options"] == "DENY"  # no other site may frame a page
     htmx = client.get("/ui/static/htmx.min.js")
     assert htmx.status_code == 200
     assert "javascript" in htmx.headers["content-type"]
@@ -410,3 +412,34 @@ def test_a_changed_order_needs_its_reason_and_goes_back_to_the_pharmacist(
     assert (stored["dose_units_per_kg"], stored["status"], stored["verified_by_id"]) == (
         45, "ordered", None)
     assert len(clinic.get("viewer", "/weights").json()) == 1  # 70 kg: no new weight
+
+
+def test_the_calendar_keeps_the_orders_rhythm_and_lists_the_dates_from_today(
+        clinic: Clinic) -> None:
+    # every 14 days from Monday 2026-11-02: 11-02, 11-16, 11-30 are past on 2026-12-07
+    patient_id = _patient(clinic, weight_kg=45)
+    _ok(clinic.post("physician", "/orders", {
+        "patient_id": patient_id, "dose_units_per_kg": 60, "interval_days": 14,
+        "start_date": "2026-11-02"}), 201)
+    page = _as(clinic, "viewer").get(f"/ui/patients/{patient_id}")
+    dates = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td><td>([\d,]+)</td>", page.text)
+    # 45 kg × 60 U/kg = 2700 U, given as whole vials alternating 2800 U and 2600 U from the
+    # start (ertplan calendar --start 2026-11-02): the 4th infusion is a 2600 U one
+    assert dates[:3] == [("2026-12-14", "2,600"), ("2026-12-28", "2,800"),
+                         ("2027-01-11", "2,600")]
+    assert "The 3 infusion date(s) before today are not listed." in page.text
+
+
+def test_a_weight_typed_back_as_the_form_showed_it_is_not_recorded_again(
+        clinic: Clinic) -> None:
+    patient_id = _patient(clinic, weight_kg=None)
+    client = _as(clinic, "physician")
+    typed = {"dose": "60 U/kg", "every": "2 weeks", "start_date": "2026-12-07"}
+    client.post(f"/ui/patients/{patient_id}/orders", data={**typed, "weight": "154 lb"})
+    form = client.get(f"/ui/patients/{patient_id}/orders/new")
+    shown = re.search(r'name="weight" type="text"\s+value="([^"]+)"', form.text)
+    assert shown is not None
+    assert shown.group(1) == "69.85 kg"  # 154 lb is 69.853... kg
+    client.post(f"/ui/patients/{patient_id}/orders", data={**typed, "weight": shown.group(1)})
+    assert len(clinic.get("viewer", "/weights").json()) == 1
+    assert len(clinic.get("viewer", "/orders").json()) == 2

@@ -74,10 +74,15 @@ templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/ui", include_in_schema=False)
 UNPROCESSABLE = 422
 REFUSED = (ValidationError, ErtplanError)
+# no other site may frame a page (clickjacking), pages are not cached, links leak no path
+PAGE_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
+                "Cache-Control": "no-store", "Referrer-Policy": "same-origin",
+                "X-Content-Type-Options": "nosniff"}
 SEVERITIES = ("critical", "warning", "info")
 OBSERVATION_KINDS = ("haemoglobin", "platelets", "spleen-volume", "liver-volume", "antibody",
                      "biomarker", "bone-event")
-CALENDAR_MONTHS = 3  # how far ahead the patient page shows the calendar (a page setting)
+CALENDAR_DAYS = 91  # how far ahead the patient page shows the calendar: 13 weeks (a page setting)
+WEIGHT_DECIMALS = 2  # weights are shown, and so typed back, to 0.01 kg
 
 
 def _number(value: float | None, digits: int = 2) -> str:
@@ -104,9 +109,11 @@ def render(request: Request, name: str, user: User | None, status_code: int = 20
 
     context.setdefault("errors", {})
     context.setdefault("values", {})
-    return templates.TemplateResponse(request, name, {
+    response = templates.TemplateResponse(request, name, {
         "user": user, "num": _number, "when": when, "zone": str(zone), **context},
         status_code=status_code)
+    response.headers.update(PAGE_HEADERS)
+    return response
 
 
 def _see(path: str) -> RedirectResponse:
@@ -228,7 +235,7 @@ def _patient_page(request: Request, user: User, session: Session, now: datetime,
     current = next((order for order in reversed(orders)
                     if order.status != "discontinued"), None)
     person, _unknown = core_patient(session, patient, today=today)
-    calendar, calendar_problem = _calendar(planner, current, weights, now)
+    calendar, calendar_problem = _calendar(planner, current, weights, today, now)
     infusions = _infusions(session, orders)
     observations = repo.list_records(session, model=Observation,
                                      where={"patient_id": patient_id}, limit=500)
@@ -241,21 +248,29 @@ def _patient_page(request: Request, user: User, session: Session, now: datetime,
 
 
 def _calendar(planner: Planner, order: Order | None, weights: list[Weight],
-              now: datetime) -> tuple[Any, str | None]:
+              today: date, now: datetime) -> tuple[Any, str | None]:
+    """``ertplan calendar`` of the order from its start (so the dates keep its rhythm) to the
+    page's horizon or the order's end; the page lists the infusions from `today` on."""
     if order is None:
         return None, "no current order"
     if not weights:
         return None, "no recorded weight"
+    end = today + timedelta(days=CALENDAR_DAYS)
+    if order.end_date is not None:
+        end = min(end, order.end_date)
+    if end < order.start_date:
+        end = order.start_date
     try:
         calendar = planner.calendar_from_text({
             "drug": order.drug, "weight": f"{weights[0].weight_kg!r} kg",
             "dose": f"{order.dose_units_per_kg!r} U/kg", "every": f"{order.interval_days!r} d",
-            "start": max(order.start_date, now.date()).isoformat(),
-            "end": None if order.end_date is None else order.end_date.isoformat(),
-            "months": None if order.end_date is not None else CALENDAR_MONTHS}, now=now)
+            "start": order.start_date.isoformat(), "end": end.isoformat()}, now=now)
     except ErtplanError as error:
         return None, str(error)
-    return to_data(calendar), None
+    data = to_data(calendar)
+    data["earlier"] = sum(1 for item in data["infusions"] if item["date"] < today.isoformat())
+    data["infusions"] = [item for item in data["infusions"] if item["date"] >= today.isoformat()]
+    return data, None
 
 
 def _infusions(session: Session, orders: list[Order]) -> list[dict[str, Any]]:
@@ -357,7 +372,8 @@ def new_order_page(request: Request, patient_id: RecordId, user: PageUser, sessi
     require_role(user, "physician")
     patient = repo.get_record(session, model=Patient, record_id=patient_id)
     weight = repo.latest_weight(session, patient_id=patient_id)
-    values = {"weight": "" if weight is None else f"{_number(weight.weight_kg)} kg",
+    values = {"weight": "" if weight is None
+              else f"{_number(weight.weight_kg, WEIGHT_DECIMALS)} kg",
               "dose": "60 U/kg", "every": "2 weeks",
               "start_date": now.astimezone(_zone(request)).date().isoformat()}
     return render(request, "order_form.html", user, patient=patient, order=None, values=values,
@@ -404,7 +420,9 @@ def _parsed_order(planner: Planner, form: FormData, now: datetime) -> Any:
 def _record_weight_if_new(session: Session, user: User, patient_id: int, weight_kg: float,
                           today: date, now: datetime) -> None:
     latest = repo.latest_weight(session, patient_id=patient_id)
-    if latest is None or abs(latest.weight_kg - weight_kg) > 1e-9:
+    # the form shows the latest weight to 0.01 kg: typed back unchanged, it is the same weight
+    if latest is None or round(latest.weight_kg, WEIGHT_DECIMALS) != round(weight_kg,
+                                                                          WEIGHT_DECIMALS):
         actions.create_weight(session, actor=user, now=now, body=WeightCreate(
             patient_id=patient_id, weight_kg=weight_kg, measured_on=today))
 
@@ -417,7 +435,8 @@ def change_order_page(request: Request, order_id: RecordId, user: PageUser, sess
     order = repo.get_record(session, model=Order, record_id=order_id)
     patient = repo.get_record(session, model=Patient, record_id=order.patient_id)
     weight = repo.latest_weight(session, patient_id=order.patient_id)
-    values = {"weight": "" if weight is None else f"{_number(weight.weight_kg)} kg",
+    values = {"weight": "" if weight is None
+              else f"{_number(weight.weight_kg, WEIGHT_DECIMALS)} kg",
               "dose": f"{_number(order.dose_units_per_kg)} U/kg",
               "every": f"{_number(order.interval_days, 4)} days",
               "duration": "" if order.duration_min is None
