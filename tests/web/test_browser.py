@@ -224,3 +224,8 @@ def test_order_verify_prepare_print_and_administer(page: Any, live_app: LiveApp,
     search.fill("lovel")
     page.get_by_role("link", name="Ada Lovelace").wait_for()
     _shot(page, folder, "12-patient-search")
+
+    # the stateless worksheet that CDS Hooks cards link to
+    page.goto("/ui/worksheet?weight=70kg&dose=60U/kg&every=2w")
+    assert "4,200 U" in page.locator(".worksheet").inner_text()
+    _shot(page, folder, "13-worksheet-preview")
