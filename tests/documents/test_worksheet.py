@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -203,3 +204,30 @@ def test_a_plan_that_is_not_a_plan_is_refused_in_one_line(
     change(plan)
     with pytest.raises(InputError, match=f"^{re.escape(message)}"):
         worksheet_pdf(WorksheetContext(plan=plan))
+
+
+def test_a_name_the_font_cannot_print_is_refused_not_left_out(
+        worked_example: dict[str, Any], imiglucerase: Monograph) -> None:
+    # fpdf2 would silently drop the glyphs DejaVu Sans lacks: the name would print incomplete
+    with pytest.raises(InputError, match=r"^patient_name: .*\(U\+5C71 U\+7530\)"):
+        worksheet_pdf(context(worked_example, imiglucerase, patient_name="山田"))
+    with pytest.raises(InputError, match=r"^lots\[1\]\.lot: "):
+        worksheet_pdf(context(worked_example, imiglucerase,
+                              lots=(LOTS[0], VialLot(200, 1, "ロット7", date(2027, 1, 15)))))
+    text = pdf_text(worksheet_pdf(context(worked_example, imiglucerase,
+                                          patient_name="Zoë Łukasz-Ødegård")))
+    assert "Patient: Zoë Łukasz-Ødegård (MRN-0042)" in text
+
+
+def test_the_documents_public_surface_is_exactly_this() -> None:
+    # the web UI codes against these names: they do not drift by accident
+    import ertplan.documents
+
+    assert sorted(ertplan.documents.__all__) == [
+        "VialLot", "WorksheetContext", "bag_label_svg", "barcode_payload", "code128_svg",
+        "parse_barcode_payload", "worksheet_pdf", "worksheet_text"]
+    assert [field.name for field in dataclasses.fields(WorksheetContext)][:9] == [
+        "plan", "patient_name", "patient_identifier", "preparation_id", "order_id", "lots",
+        "prepared_by", "verified_by", "generated_at"]
+    assert [field.name for field in dataclasses.fields(VialLot)] == [
+        "vial_units", "count", "lot", "expiry_date"]

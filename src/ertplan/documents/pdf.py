@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ertplan.core.errors import InputError
 from ertplan.documents.barcode import (
     BAR_MODULES,
     MODULE_MM,
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 # context always gives the same bytes
 FIXED_CREATION_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 FONT = "DejaVu"
+REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
 SIZES_PT = {"title": 14.0, "heading": 11.5, "text": 10.0, "strong": 10.0, "detail": 8.5}
 LINE_MM = {"title": 7.0, "heading": 6.0, "text": 5.0, "strong": 5.0, "detail": 4.0}
 
@@ -41,6 +44,7 @@ def worksheet_pdf(context: WorksheetContext) -> bytes:
     from fpdf import FPDF  # imported here: only a printed worksheet needs it
 
     lines = worksheet_lines(context)
+    _refuse_unprintable(lines, context)  # before fpdf2 opens the font files
     footer = "ertplan preparation worksheet · " + (
         "not yet prepared" if context.preparation_id is None
         else barcode_payload(context.preparation_id))
@@ -58,8 +62,8 @@ def worksheet_pdf(context: WorksheetContext) -> bytes:
     pdf.set_creator("ertplan")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_font(FONT, "", str(font_folder() / "DejaVuSans.ttf"))
-    pdf.add_font(FONT, "B", str(font_folder() / "DejaVuSans-Bold.ttf"))
+    pdf.add_font(FONT, "", str(font_folder() / REGULAR))
+    pdf.add_font(FONT, "B", str(font_folder() / BOLD))
     pdf.add_page()
     if context.preparation_id is not None:
         _draw_barcode(pdf, barcode_payload(context.preparation_id))
@@ -75,6 +79,40 @@ def _stamp(generated_at: datetime | None) -> datetime:
     return generated_at if generated_at.tzinfo is not None else generated_at.replace(tzinfo=UTC)
 
 
+def _bold(line: Line) -> bool:
+    return line.style in ("title", "heading", "strong")
+
+
+@functools.cache
+def _font_characters(file_name: str) -> frozenset[int]:
+    """The code points `file_name` (one of the DejaVu fonts) has a glyph for."""
+    from fontTools.ttLib import TTFont  # fpdf2's own dependency
+
+    with TTFont(str(font_folder() / file_name), lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def _refuse_unprintable(lines: list[Line], context: WorksheetContext) -> None:
+    """Refuse text the font has no glyph for: fpdf2 would leave it out, and a patient's name
+    printed with letters missing is worse than no worksheet."""
+    regular, bold = _font_characters(REGULAR), _font_characters(BOLD)
+    missing = sorted({character for line in lines for character in line.text
+                      if not character.isspace()
+                      and ord(character) not in (bold if _bold(line) else regular)})
+    if not missing:
+        return
+    given = {"patient_name": context.patient_name,
+             "patient_identifier": context.patient_identifier,
+             "prepared_by": context.prepared_by, "verified_by": context.verified_by,
+             **{f"lots[{index}].lot": lot.lot for index, lot in enumerate(context.lots)}}
+    field, value = next(((name, value) for name, value in given.items()
+                         if value and any(character in value for character in missing)),
+                        ("plan", None))
+    shown = " ".join(f"U+{ord(character):04X}" for character in missing[:5])
+    raise InputError(field, f"has characters the worksheet's font (DejaVu Sans) cannot print "
+                     f"({shown})", value)
+
+
 def _write(pdf: FPDF, line: Line) -> None:
     if line.style == "heading":
         # a heading starts a new page rather than end one; the signatures stay together
@@ -83,7 +121,7 @@ def _write(pdf: FPDF, line: Line) -> None:
             pdf.add_page()
         else:
             pdf.ln(2)
-    pdf.set_font(FONT, "B" if line.style in ("title", "heading", "strong") else "",
+    pdf.set_font(FONT, "B" if _bold(line) else "",
                  SIZES_PT[line.style])
     pdf.set_text_color(*((90, 90, 90) if line.style == "detail" else (0, 0, 0)))
     pdf.multi_cell(0, LINE_MM[line.style], line.text, align="L", new_x="LMARGIN",
