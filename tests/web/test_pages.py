@@ -443,3 +443,17 @@ def test_a_weight_typed_back_as_the_form_showed_it_is_not_recorded_again(
     client.post(f"/ui/patients/{patient_id}/orders", data={**typed, "weight": shown.group(1)})
     assert len(clinic.get("viewer", "/weights").json()) == 1
     assert len(clinic.get("viewer", "/orders").json()) == 2
+
+
+def test_a_name_the_pdf_font_cannot_print_is_a_named_refusal_not_a_crash(clinic: Clinic) -> None:
+    preparation_id = _bag(clinic)
+    [patient] = clinic.get("viewer", "/patients").json()
+    _ok(clinic.patch("physician", f"/patients/{patient['id']}",
+                     {"version": patient["version"], "name": "山田 太郎"}))
+    client = _as(clinic, "viewer")
+    answer = client.get(f"/ui/preparations/{preparation_id}/worksheet.pdf")
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "patient_name: has characters the worksheet&#39;s font" in answer.text
+    # the page itself still shows the worksheet, for the browser to print
+    assert "山田 太郎" in client.get(f"/ui/preparations/{preparation_id}").text

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -29,14 +29,19 @@ from ertplan.service.schemas import (
     DATABASE_INT_MAX,
     AdministrationCreate,
     AdministrationUpdate,
+    Manifestation,
     ObservationCreate,
+    ObservationKind,
     OrderCreate,
     OrderUpdate,
     OrderVerify,
     PatientCreate,
+    PregnancyStatus,
     PreparationCreate,
     RateChangeAdd,
     ReactionAdd,
+    Sex,
+    Storage,
     VerifyChange,
     WeightCreate,
 )
@@ -79,8 +84,11 @@ PAGE_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-anc
                 "Cache-Control": "no-store", "Referrer-Policy": "same-origin",
                 "X-Content-Type-Options": "nosniff"}
 SEVERITIES = ("critical", "warning", "info")
-OBSERVATION_KINDS = ("haemoglobin", "platelets", "spleen-volume", "liver-volume", "antibody",
-                     "biomarker", "bone-event")
+# the choices of the forms are the schemas' own
+OBSERVATION_KINDS: tuple[str, ...] = get_args(ObservationKind)
+PATIENT_CHOICES = {"sexes": get_args(Sex), "pregnancy_statuses": get_args(PregnancyStatus),
+                   "manifestation_names": get_args(Manifestation),
+                   "storages": get_args(Storage)}
 CALENDAR_DAYS = 91  # how far ahead the patient page shows the calendar: 13 weeks (a page setting)
 WEIGHT_DECIMALS = 2  # weights are shown, and so typed back, to 0.01 kg
 
@@ -96,7 +104,7 @@ def _zone(request: Request) -> ZoneInfo:
     return zone
 
 
-def render(request: Request, name: str, user: User | None, status_code: int = 200,
+def render(request: Request, name: str, user: User | None, *, status_code: int = 200,
            **context: Any) -> HTMLResponse:
     """A page (or an htmx fragment) from its template, with the signed-in user and clinic zone."""
     zone = _zone(request)
@@ -174,7 +182,8 @@ def patient_list(request: Request, user: PageUser, session: SessionDep,
 def new_patient_page(request: Request, user: PageUser) -> HTMLResponse:
     """The form registering a patient (physicians)."""
     require_role(user, "physician")
-    return render(request, "patient_form.html", user, values={"pregnancy_status": "unknown"})
+    return render(request, "patient_form.html", user, values={"pregnancy_status": "unknown"},
+                  **PATIENT_CHOICES)
 
 
 @router.post("/patients")
@@ -202,7 +211,7 @@ def create_patient(request: Request, user: PageUser, form: Form, session: Sessio
         session.rollback()
         return render(request, "patient_form.html", user, status_code=UNPROCESSABLE,
                       errors=errors_of(error), values=form_values(form),
-                      manifestations=form.getlist("manifestations"))
+                      manifestations=form.getlist("manifestations"), **PATIENT_CHOICES)
     return _see(f"/ui/patients/{patient.id}")
 
 
@@ -502,6 +511,7 @@ def _order_page(request: Request, user: User, session: Session, now: datetime,
     return render(request, "order.html", user, status_code=status_code, order=order,
                   patient=patient, plan=plan_data, override=override, plan_problem=plan_problem,
                   preparations=preparations, prescriber=_username(session, order.prescriber_id),
+                  storages=PATIENT_CHOICES["storages"],
                   verifier=_username(session, order.verified_by_id), **context)
 
 
