@@ -86,9 +86,9 @@ PAGE_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-anc
 SEVERITIES = ("critical", "warning", "info")
 # the choices of the forms are the schemas' own
 OBSERVATION_KINDS: tuple[str, ...] = get_args(ObservationKind)
-PATIENT_CHOICES = {"sexes": get_args(Sex), "pregnancy_statuses": get_args(PregnancyStatus),
-                   "manifestation_names": get_args(Manifestation),
-                   "storages": get_args(Storage)}
+PATIENT_CHOICES: dict[str, Any] = {
+    "sexes": get_args(Sex), "pregnancy_statuses": get_args(PregnancyStatus),
+    "manifestation_names": get_args(Manifestation), "storages": get_args(Storage)}
 CALENDAR_DAYS = 91  # how far ahead the patient page shows the calendar: 13 weeks (a page setting)
 WEIGHT_DECIMALS = 2  # weights are shown, and so typed back, to 0.01 kg
 
