@@ -102,10 +102,16 @@ def main() -> int:
     rng = random.Random(arguments.seed)
     monograph = load_monograph(monograph_path("imiglucerase"))
 
+    # one-off costs (numpy's import for the array programmes, the whole-vial tables) are paid
+    # before timing, on other patients: the rates are those of a running clinic-wide planner
+    warm = random.Random(arguments.seed + 1)
+    for frequency, doses, _ in REGIMENS.values():
+        plan_all(population(20, warm, frequency, doses), monograph)
     if not arguments.rates_only:
-        print(f"1-year calendars, {arguments.patients} patients in a clinic's mix of regimens")
+        print(f"1-year calendars, {arguments.patients} patients in a clinic's mix of regimens "
+              "(after a warm-up on 60 others)")
     rates: dict[str, float] = {}
-    total_seconds = 0.0
+    total_seconds = planner_seconds = 0.0
     for name, (frequency, doses, share) in REGIMENS.items():
         count = max(1, round(arguments.patients * share))
         orders = population(count, rng, frequency, doses)
@@ -117,8 +123,9 @@ def main() -> int:
         sample = orders[:50]
         proven = sum(plan_calendar(o, monograph).optimality.startswith("optimal")
                      for o in sample)
-        problems = captured_problems(orders[:500], monograph)
+        problems = captured_problems(orders, monograph)
         alone = seconds(partial(solve_all, problems))
+        planner_seconds += alone * count / len(problems)
         print(f"  {name:15} {count:6} patients  {count / took:9.0f} patients/s  "
               f"{took / count * 1e6:8.0f} us per calendar  (planner alone "
               f"{alone / len(problems) * 1e6:7.0f} us; {proven}/{len(sample)} proven optimal)")
@@ -129,6 +136,10 @@ def main() -> int:
     verdict = "within" if rate >= ISSUE_PATIENTS_PER_SECOND else "BELOW"
     print(f"  all             {arguments.patients:6} patients  {rate:9.0f} patients/s  "
           f"({total_seconds:.2f} s; {verdict} the issue's {ISSUE_PATIENTS_PER_SECOND}/s)")
+    alone_rate = arguments.patients / planner_seconds
+    verdict = "within" if alone_rate >= ISSUE_PATIENTS_PER_SECOND else "BELOW"
+    print(f"  planner alone   {arguments.patients:6} patients  {alone_rate:9.0f} patients/s  "
+          f"({planner_seconds:.2f} s; {verdict} the issue's {ISSUE_PATIENTS_PER_SECOND}/s)")
 
     print("small calendars against the exhaustive reference (same optimum checked)")
     for name, (frequency, doses, _) in REGIMENS.items():

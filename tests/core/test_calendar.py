@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ertplan.core.calendar import (
     CALENDAR_ALERTS,
     CalendarOrder,
+    Candidate,
     Pricing,
     RoundingProblem,
     TreatmentCalendar,
@@ -25,9 +26,11 @@ from ertplan.core.calendar import (
     solve,
     solve_exhaustively,
 )
+from ertplan.core.calendar import _solve_two_choices as solve_two_choices
 from ertplan.core.dosing import Frequency, every, times_per_week
 from ertplan.core.errors import InputError
 from ertplan.core.monograph import Monograph
+from ertplan.core.vials import VialCount
 
 START = date(2026, 12, 7)  # a Monday
 
@@ -340,8 +343,8 @@ def test_three_times_weekly_calendars_reach_the_exhaustive_optimum(
 def test_a_dose_whose_window_needs_some_exact_doses_three_times_weekly_is_optimal(
         imiglucerase: Monograph) -> None:
     # 39.2 kg at 15 U/kg is 588 U: 600 U (3 x 200) every time would leave the 2 % window of 12
-    # infusions (+144 U against 141.12 U allowed), so some infusions give the exact 588 U; the
-    # 2^11 open states go to the array programme
+    # infusions (+144 U against 141.12 U allowed), so some infusions give the exact 588 U; with
+    # the same two choices all along, the two-choice programme answers
     dose = 39.2 * 15
     dates, _ = infusion_dates(START, START + timedelta(days=29), weekdays=(0, 2, 4))
     windows = rolling_windows([d.toordinal() for d, _ in dates], 28)
@@ -362,6 +365,68 @@ def test_a_dose_whose_window_needs_some_exact_doses_three_times_weekly_is_optima
     calendar = plan(imiglucerase, 39.2, 15, times_per_week(3), months_days=365)
     assert calendar.optimality.startswith("optimal")
     assert all(w.within_tolerance for w in calendar.windows)
+
+
+@st.composite
+def two_choice_problems(draw: st.DrawFn) -> RoundingProblem:
+    """The same two choices at every infusion, windows sliding by one infusion with one tolerance
+    (a constant dose on a regular schedule): any deviations, wastes and vial counts, with ties."""
+    length = draw(st.integers(min_value=2, max_value=5))
+    count = draw(st.integers(min_value=length, max_value=11))
+    dose_mu = draw(st.integers(min_value=100_000, max_value=3_000_000))
+    step = dose_mu // 40
+
+    def choice(whole: bool) -> Candidate:
+        given = dose_mu + step * draw(st.sampled_from([-3, -2, -1, 1, 2, 3])) if whole else dose_mu
+        waste = 0 if whole else draw(st.sampled_from([step, 2 * step, 7 * step]))
+        vials = draw(st.sampled_from([1, 2, 5]))
+        return Candidate(given, (VialCount(200, vials),), waste, whole, vials)
+
+    first, second = (choice(whole) for whole in draw(
+        st.sampled_from([(True, False), (False, True), (True, True)])))
+    windows = tuple((first_index, first_index + length - 1)
+                    for first_index in range(count - length + 1))
+    tolerance = round(length * dose_mu * draw(st.sampled_from([0, 1, 2, 5, 9])) / 100)
+    return RoundingProblem(
+        prescribed_mu=(dose_mu,) * count, candidates=((first, second),) * count, windows=windows,
+        window_tolerance_mu=(tolerance,) * len(windows), fixed=(None,) * count)
+
+
+@settings(max_examples=200)
+@given(two_choice_problems())
+def test_two_choices_all_along_reach_the_exhaustive_optimum(problem: RoundingProblem) -> None:
+    best = objective(problem, solve_exhaustively(problem))
+    pair = problem.candidates[0]
+    paired = solve_two_choices(pair, [c.given_mu - problem.prescribed_mu[0] for c in pair],
+                               len(problem.candidates), problem.windows[0][1] + 1,
+                               problem.window_tolerance_mu[0])
+    assert paired is not None
+    assert objective(problem, paired) == best
+    choices, proven = solve(problem)
+    assert proven
+    assert objective(problem, choices) == best
+
+
+@pytest.mark.parametrize("dose_units", [588, 871, 1344])
+def test_half_a_year_three_times_weekly_with_two_choices_matches_the_plain_programme(
+        dose_units: float) -> None:
+    # 78 infusions, windows of 12: too many for exhaustive search, so the two-choice programme
+    # is checked against the plain dictionary programme over every open state (slow but exact)
+    dates, _ = infusion_dates(START, START + timedelta(days=7 * 26 - 1), weekdays=(0, 2, 4))
+    windows = rolling_windows([d.toordinal() for d, _ in dates], 28)
+    prescribed = (dose_units * 1000,) * len(dates)
+    candidates = candidates_for(dose_units, (200, 400), 10)
+    assert len(candidates) == 2
+    problem = RoundingProblem(
+        prescribed_mu=tuple(round(p) for p in prescribed), candidates=(candidates,) * len(dates),
+        windows=tuple(windows),
+        window_tolerance_mu=tuple(round(sum(prescribed[a:b + 1]) * 2 / 100) for a, b in windows),
+        fixed=(None,) * len(dates))
+    fast, fast_proven = solve(problem)
+    plain, plain_proven = solve(problem, shortcuts=False)
+    assert fast_proven
+    assert plain_proven
+    assert objective(problem, fast) == objective(problem, plain)
 
 
 @st.composite

@@ -32,8 +32,8 @@ def test_every_fact_table_names_known_sources() -> None:
             continue
         if isinstance(value, list):
             tables += [(f"{key}.{index}", item) for index, item in enumerate(value)]
-        elif isinstance(value, dict) and key == "analytes":
-            tables += [(f"analytes.{name}", item) for name, item in value.items()]
+        elif isinstance(value, dict) and key in ("analytes", "fhir_codes"):
+            tables += [(f"{key}.{name}", item) for name, item in value.items()]
         elif isinstance(value, dict):
             tables.append((key, value))
     assert len(tables) > 30

@@ -55,6 +55,10 @@ def checked_cards(answer: Any) -> list[dict[str, Any]]:
                            and action["description"] for action in suggestion["actions"])
             if card["selectionBehavior"] == "at-most-one":
                 assert all(len(suggestion["actions"]) == 1 for suggestion in suggestions)
+        for link in card.get("links") or ():  # §Link: label, url and type are required
+            assert link["label"]
+            assert link["type"] in ("absolute", "smart")
+            assert urlsplit(link["url"]).scheme in ("http", "https")
     return cards
 
 
@@ -87,6 +91,13 @@ def test_order_sign_70_kg_at_60_u_per_kg_every_2_weeks_plans_4200_u_in_eleven_vi
     assert alert["source"]["label"].startswith("product availability")
     # 4200 U is already whole vials: nothing to round
     assert not any(card.get("suggestions") for card in cards)
+    # the summary links to the printable worksheet of the same inputs on this server
+    (link,) = summary["links"]
+    url = urlsplit(link["url"])
+    assert url.path == "/ui/worksheet"
+    query = parse_qs(url.query)
+    assert (query["weight"], query["dose"]) == (["70 kg"], ["60.0 U/kg"])
+    assert query["every"] == ["2.0 week"]
 
 
 def test_a_dose_too_large_for_one_bag_says_no_bag_rather_than_no_reference(

@@ -86,6 +86,7 @@ lazy_command("pk", "ertplan.cli.pk")
 lazy_command("serve", "ertplan.cli.serve")
 lazy_command("users", "ertplan.cli.users")
 lazy_command("calendar", "ertplan.cli.calendar")
+lazy_command("fhir", "ertplan.cli.fhir")
 
 
 def main(argv: list[str] | None = None) -> int:

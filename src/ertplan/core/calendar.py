@@ -33,13 +33,16 @@ the clock.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
+import operator
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ertplan.core.alerts import Alert, by_severity, make_alert
 from ertplan.core.dosing import (
@@ -119,9 +122,12 @@ class CalendarOrder:
 
 # ---- the calendar ------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class PlannedInfusion:
-    """One infusion day. `units` is what is given; `waste_units` what is left in the vials."""
+class PlannedInfusion(NamedTuple):
+    """One infusion day. `units` is what is given; `waste_units` what is left in the vials.
+
+    A named tuple rather than a frozen dataclass, like :class:`CalendarWindow`: a calendar makes
+    one per infusion, and building frozen dataclasses was a quarter of a calendar's time.
+    """
 
     date: Day
     shifted_from: Day | None
@@ -144,8 +150,7 @@ class MissedInfusion:
     reason: str
 
 
-@dataclass(frozen=True)
-class CalendarWindow:
+class CalendarWindow(NamedTuple):
     """The infusions from `first_date` spanning 4 weeks, against the prescribed total."""
 
     first_date: date
@@ -307,6 +312,41 @@ def rolling_windows(ordinals: Sequence[int], window_days: float) -> list[tuple[i
     return windows
 
 
+@dataclass(frozen=True)
+class _Schedule:
+    """What a calendar's dates alone decide, shared by every patient on the same schedule."""
+
+    scheduled: tuple[tuple[date, date | None], ...]
+    missed: tuple[MissedInfusion, ...]
+    dates: tuple[date, ...]
+    windows: tuple[tuple[int, int], ...]
+    window_lengths: frozenset[int]
+    shortest_gap_days: int | None
+    window_first_dates: tuple[date, ...]
+    window_last_dates: tuple[date, ...]
+    sliding_length: int | None  # L where the windows are every run of L consecutive infusions
+
+
+@lru_cache(maxsize=256)
+def _schedule(start: date, end: date, every_days: int | None, weekdays: tuple[int, ...],
+              skip: frozenset[date], window_days: float) -> _Schedule:
+    """The dates and 4-week windows of one schedule (a clinic plans many patients on few)."""
+    scheduled, missed = infusion_dates(start, end, every_days=every_days, weekdays=weekdays,
+                                       skip=skip)
+    dates = tuple(day for day, _ in scheduled)
+    windows = tuple(rolling_windows([day.toordinal() for day in dates], window_days))
+    gaps = [(later - earlier).days for earlier, later in itertools.pairwise(dates)]
+    lengths = frozenset(last - first + 1 for first, last in windows)
+    sliding = next(iter(lengths)) if len(lengths) == 1 and len(windows) == len(dates) - next(
+        iter(lengths)) + 1 else None  # rolling windows have increasing firsts: then 0, 1, 2...
+    return _Schedule(scheduled=tuple(scheduled), missed=tuple(missed), dates=dates,
+                     windows=windows, window_lengths=lengths,
+                     shortest_gap_days=min(gaps) if gaps else None,
+                     window_first_dates=tuple(dates[first] for first, _ in windows),
+                     window_last_dates=tuple(dates[last] for _, last in windows),
+                     sliding_length=sliding)
+
+
 # ---- candidates and the rounding problem -------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -375,14 +415,26 @@ def _unlimited_candidates(
     return (*wholes, Candidate(dose_mu, exact.vials, waste, False, exact.vial_count))
 
 
-@lru_cache(maxsize=65536)
+_GIVEN_MU = operator.attrgetter("given_mu")
+
+# per set of vial sizes, every whole-vial total from the smallest up (as far as asked), with
+# its fewest-vial combination: shared by every patient of a population
+_WHOLE_TOTALS: dict[tuple[int, ...], tuple[list[int], list[VialCombination]]] = {}
+
+
 def _next_whole(units: int, vial_sizes: tuple[int, ...]) -> VialCombination:
     """The smallest whole-vial total of at least `units` (an integer), with the fewest vials.
 
     Whole-vial totals are integers, so this is plain rounding up of any dose whose units round
-    up to `units`; keyed by integers, it is shared by every patient of a population.
+    up to `units`: :func:`cover_dose` of `units` and of the total it reaches give the same
+    vials. The totals are listed once, in order, and looked up by bisection.
     """
-    return cover_dose(units, vial_sizes)
+    totals, combinations = _WHOLE_TOTALS.setdefault(vial_sizes, ([], []))
+    while not totals or totals[-1] < units:
+        combination = cover_dose(totals[-1] + 1 if totals else 1, vial_sizes)
+        totals.append(combination.total_units)
+        combinations.append(combination)
+    return combinations[bisect.bisect_left(totals, units)]
 
 
 def _stock_candidates(
@@ -480,8 +532,15 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
     floors: list[int] = []
     kinds: list[int] = []  # infusions of the same kind have the same choices and costs
     kind_infos: list[_KindInfo] = []
+    uniform_kind = (problem.candidates.count(problem.candidates[0]) == count
+                    and problem.prescribed_mu.count(problem.prescribed_mu[0]) == count
+                    and problem.fixed.count(None) == count)  # one dose all year: one kind
     for cands, dose_mu, fixed in zip(problem.candidates, problem.prescribed_mu, problem.fixed,
                                      strict=True):
+        if uniform_kind and kinds:
+            deltas, own_costs = deltas * count, own_costs * count
+            floors, kinds = floors * count, kinds * count
+            break
         known = per_dose.get((id(cands), dose_mu, fixed))
         if known is None:
             row = [c.given_mu - dose_mu for c in cands]
@@ -501,9 +560,16 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
     if shortcuts:
         # a calendar repeating the best choices for one window reaches, most often, a cost no
         # calendar can beat: then it is optimal and no search is needed
-        bound, tiled = _bound_and_tiling(problem, kinds, kind_infos, shift)
-        if _packed_cost(problem, tiled, deltas, own_costs, shift) == bound:
+        sliding = _sliding_window_length(problem) if uniform_kind else None
+        bound, tiled = _bound_and_tiling(problem, kinds, kind_infos, shift, sliding)
+        if _packed_cost(problem, tiled, deltas, own_costs, shift, sliding) == bound:
             return tiled, True
+        if sliding is not None and len(deltas[0]) == 2:
+            # the same two choices all year (one whole-vial amount, or the exact dose)
+            paired = _solve_two_choices(problem.candidates[0], deltas[0], count, sliding,
+                                        problem.window_tolerance_mu[0])
+            if paired is not None:
+                return paired, True
     closing: list[list[tuple[int, int]]] = [[] for _ in range(count)]
     keep = [index + 1 for index in range(count)]
     for (first, last), tolerance in zip(problem.windows, problem.window_tolerance_mu,
@@ -691,9 +757,37 @@ def lower_bound(problem: RoundingProblem) -> Objective:
     return excess, waste, within, change, vials
 
 
+def _sliding_window_length(problem: RoundingProblem) -> int | None:
+    """L where the windows are every run of L consecutive infusions, all with one tolerance (a
+    regular schedule with one dose all year); else None."""
+    windows, count = problem.windows, len(problem.candidates)
+    if not windows:
+        return None
+    length = windows[0][1] + 1
+    if (windows[0][0] != 0 or len(windows) != count - length + 1
+            or windows[-1] != (count - length, count - 1)
+            or problem.window_tolerance_mu.count(problem.window_tolerance_mu[0]) != len(windows)
+            or any(last - first + 1 != length for first, last in windows)):
+        return None
+    return length  # strictly increasing firsts from 0 to count - length: every run of `length`
+
+
 def _packed_cost(problem: RoundingProblem, choices: Sequence[int], deltas: Sequence[list[int]],
-                 own_costs: Sequence[list[int]], shift: int) -> int:
-    """:func:`objective` packed into one integer the way :func:`solve` packs it."""
+                 own_costs: Sequence[list[int]], shift: int, sliding: int | None = None) -> int:
+    """:func:`objective` packed into one integer the way :func:`solve` packs it.
+
+    `sliding` (from :func:`_sliding_window_length`) says every infusion has the same costs and
+    the windows slide one infusion at a time: summed without walking the window list.
+    """
+    if sliding is not None:
+        row, own = deltas[0], own_costs[0]
+        before = list(itertools.accumulate(map(row.__getitem__, choices), initial=0))
+        deviations = [abs(later - earlier)
+                      for earlier, later in zip(before[:-sliding], before[sliding:], strict=True)]
+        tolerance = problem.window_tolerance_mu[0]
+        excess = sum(deviation - tolerance for deviation in deviations if deviation > tolerance)
+        return (sum(map(own.__getitem__, choices)) + (excess << (4 * shift))
+                + (sum(deviations) << (2 * shift)))
     total = sum(own_costs[index][choice] for index, choice in enumerate(choices))
     before = list(itertools.accumulate(
         (deltas[index][choice] for index, choice in enumerate(choices)), initial=0))
@@ -853,6 +947,94 @@ def _solve_on_arrays(problem: RoundingProblem, deltas: Sequence[list[int]], keep
     return tuple(picked)
 
 
+def _solve_two_choices(cands: Sequence[Candidate], row: Sequence[int], count: int, length: int,
+                       tolerance: int) -> tuple[int, ...] | None:
+    """The exact optimum where every infusion has the same two choices and the windows are every
+    run of `length` consecutive infusions, with one tolerance (None where that does not apply).
+
+    With two choices a window's total, so its excess and deviation, depends only on how many of
+    its infusions take the first choice (m), and the waste, change and vials of the calendar only
+    on how many do in all (X). A calendar repeating any `length` choices with the same m has
+    every window alike, so the least excess of one window is reached by every window at once: the
+    optimum keeps each window's m where the excess is least. What remains is lexicographic in
+    (waste by X, deviation within, change by X, vials by X): one integer per state, so the
+    programme runs on int64 arrays, over the last `length - 1` choices (bit set: the first
+    choice), and skips ahead once the states' relative costs recur (they repeat with a period).
+    """
+    if length < 2 or count < length or length > 16:
+        return None
+    first, second = cands
+    totals = [m * row[0] + (length - m) * row[1] for m in range(length + 1)]
+    excess = [max(0, abs(total) - tolerance) for total in totals]
+    least_excess = min(excess)
+    within = [abs(total) for total in totals]
+    windows = count - length + 1
+    widest = max(within) * windows
+
+    def sign(value: int) -> int:
+        return (value > 0) - (value < 0)
+
+    waste_sign = sign(first.waste_mu - second.waste_mu)
+    if waste_sign:  # waste fixes X; change and vials then follow from X: within decides
+        own_first, within_weight = waste_sign * (widest + 1), 1
+    else:  # the same waste either way: within first, then change, then vials, by X
+        own_first = sign(abs(row[0]) - abs(row[1])) or sign(first.vial_count - second.vial_count)
+        within_weight = 2 * count + 1
+    never = 1 << 60
+    if (widest + 1) * (count + 1) * within_weight >= never:
+        return None
+    import numpy as np
+
+    states = 1 << (length - 1)
+    oldest = length - 2  # the bit of the oldest held choice
+    state = np.arange(states, dtype=np.int64)
+    ones = np.zeros(states, dtype=np.int64)
+    for bit in range(length - 1):
+        ones += (state >> bit) & 1
+    window_cost = np.array([within[m] * within_weight if excess[m] == least_excess else never
+                            for m in range(length + 1)], dtype=np.int64)
+    newest_cost = (state & 1) * own_first
+    # a new state drops the oldest held choice (0 or 1): from which predecessor, at what cost
+    from_zero, from_one = state >> 1, (state >> 1) | (1 << oldest)
+    add_zero = window_cost[ones] + newest_cost
+    add_one = window_cost[ones + 1] + newest_cost
+    cost = ones * own_first  # the first length - 1 infusions, every way: no window closed yet
+    pointers: list[Any] = []
+    seen: dict[bytes, int] = {}
+    relative_at: list[Any] = []
+    step = length - 1
+    while step < count:
+        with_zero = cost[from_zero] + add_zero
+        with_one = cost[from_one] + add_one
+        took_one = with_one < with_zero
+        cost = np.minimum(np.where(took_one, with_one, with_zero), never)
+        pointers.append(took_one)
+        lowest = cost.min()
+        relative = np.where(cost >= never, never, cost - lowest)
+        key = relative.tobytes()
+        earlier = seen.get(key)
+        relative_at.append(relative)
+        if earlier is None:
+            seen[key] = len(pointers) - 1
+            step += 1
+            continue
+        # every step is alike, so from here the steps repeat those since `earlier`
+        period = len(pointers) - 1 - earlier
+        while len(pointers) < count - length + 1:
+            pointers.append(pointers[len(pointers) - period])
+            relative_at.append(relative_at[len(relative_at) - period])
+        break
+    held = int(np.argmin(relative_at[-1]))
+    picked = [0] * count
+    for index in range(count - 1, length - 2, -1):
+        picked[index] = 0 if held & 1 else 1
+        dropped = int(pointers[index - length + 1][held])
+        held = (dropped << oldest) | (held >> 1)
+    for index in range(length - 1):
+        picked[index] = 0 if (held >> (oldest - index)) & 1 else 1
+    return tuple(picked)
+
+
 def _lexicographic_argmin(np: Any, cubes: Sequence[Any], never: int) -> Any:
     """Along the first axis, the first index whose fields are lexicographically least."""
     masked = cubes[0]
@@ -882,7 +1064,8 @@ def _kind_info(cands: Sequence[Candidate], row: Sequence[int], fixed: int | None
 
 
 def _bound_and_tiling(problem: RoundingProblem, kinds: Sequence[int],
-                      infos: Sequence[_KindInfo], shift: int) -> tuple[int, tuple[int, ...]]:
+                      infos: Sequence[_KindInfo], shift: int, sliding: int | None = None
+                      ) -> tuple[int, tuple[int, ...]]:
     """A cost no calendar of `problem` can beat (packed like :func:`solve`'s), and a calendar
     that often reaches it: the best choices for one window, repeated window after window.
 
@@ -896,10 +1079,19 @@ def _bound_and_tiling(problem: RoundingProblem, kinds: Sequence[int],
     by_window: dict[tuple[object, ...], tuple[int, int, _Block | None]] = {}
     blocks: list[tuple[int, int, _Block | None]] = []
     covered_from = len(kinds)
+    if sliding is not None:
+        # one kind, windows sliding by one: every window has the same bound (the loop below,
+        # without walking the windows), and the disjoint ones start every `sliding` from the end
+        least_excess, least_within, best = _window_bound([infos[kinds[0]]] * sliding,
+                                                         problem.window_tolerance_mu[0])
+        excess, within = least_excess * len(windows), least_within * len(windows)
+        blocks = [(first, first + sliding - 1, best)
+                  for first in range(len(kinds) - sliding, -1, -sliding)]
     # from the last window back, so that ties are broken as the programme breaks them (the
     # calendar ends like the programme's, which keeps the first of equal final states)
-    for (first, last), tolerance in zip(reversed(windows), reversed(problem.window_tolerance_mu),
-                                        strict=True):
+    for (first, last), tolerance in zip(reversed(windows if sliding is None else ()),
+                                        reversed(problem.window_tolerance_mu
+                                                 if sliding is None else ()), strict=True):
         key = (tolerance, *kinds[first:last + 1])
         known = by_window.get(key)
         if known is None:
@@ -910,6 +1102,18 @@ def _bound_and_tiling(problem: RoundingProblem, kinds: Sequence[int],
         if last < covered_from:  # the disjoint windows, from the last one back
             blocks.append((first, last, known[2]))
             covered_from = first
+    count = len(kinds)
+    if sliding is not None and blocks[0][2] is not None:
+        # one kind: the blocks repeat one window's choices back from the end, and the few
+        # infusions before the first block repeat the ones a window later (as the loop below)
+        kind_info, pattern = infos[kinds[0]], blocks[0][2]
+        start = count % sliding
+        own = kind_info[3]
+        bound = ((excess << (4 * shift)) + ((kind_info[2] * count) << (3 * shift))
+                 + (within << (2 * shift))
+                 + ((pattern[0] * len(blocks) + own[0] * start) << shift)
+                 + pattern[1] * len(blocks) + own[1] * start)
+        return bound, (*pattern[2][sliding - start:], *pattern[2] * len(blocks))
     waste = sum(infos[kind][2] for kind in kinds)
     change = vials = 0
     tiled = [-1] * len(kinds)
@@ -919,7 +1123,6 @@ def _bound_and_tiling(problem: RoundingProblem, kinds: Sequence[int],
         change += best[0]
         vials += best[1]
         tiled[first:last + 1] = best[2]
-    count = len(kinds)
     for index in range(count - 1, -1, -1):
         kind = kinds[index]
         if tiled[index] >= 0:
@@ -972,12 +1175,17 @@ def _window_bound(infos: Sequence[_KindInfo], tolerance: int) -> tuple[int, int,
     return least_excess, least, (change, vials, ordered)
 
 
+def _window_length(window: tuple[int, int]) -> int:
+    return window[1] - window[0] + 1
+
+
 def _field_bits(problem: RoundingProblem) -> int:
     """Bits per criterion so that no sum of one criterion spills into the next."""
-    distinct = {id(cands): cands for cands in problem.candidates}.values()  # shared per dose
+    distinct = dict(zip(map(id, problem.candidates), problem.candidates,
+                        strict=True)).values()  # shared per dose
     largest_candidate = max(max(c.given_mu + c.waste_mu + c.vial_count for c in cands)
                             for cands in distinct)
-    largest_window = max((last - first + 1 for first, last in problem.windows), default=1)
+    largest_window = max(map(_window_length, problem.windows), default=1)
     bound = (largest_candidate + max(problem.prescribed_mu)) * len(problem.candidates) * (
         largest_window + 1)
     return bound.bit_length() + 1
@@ -1031,13 +1239,11 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
     else:
         every_days = None
         weekdays = _weekdays(order, monograph)
-    scheduled, missed = infusion_dates(order.start, order.end, every_days=every_days,
-                                       weekdays=weekdays or (), skip=order.skip)
+    schedule = _schedule(order.start, order.end, every_days, weekdays or (), order.skip,
+                         monograph.exposure_window.days)
+    missed, dates, windows = schedule.missed, schedule.dates, schedule.windows
     for miss in missed:
         alerts.append(make_alert(monograph, "infusion-missed", date=miss.due.isoformat()))
-    dates = [day for day, _ in scheduled]
-    window_days = monograph.exposure_window.days
-    windows = tuple(rolling_windows([day.toordinal() for day in dates], window_days))
 
     def weight_on(day: date, known: Sequence[WeightChange]) -> float:
         weight = order.weight_kg
@@ -1046,28 +1252,36 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
                 weight = change.weight_kg
         return weight
 
-    def prescribed_for(known: Sequence[WeightChange]) -> list[int]:
+    def prescribed_for(known: Sequence[WeightChange]) -> tuple[int, ...]:
         if not known:
-            return [round(order.weight_kg * order.dose_units_per_kg * _MILLI)] * len(dates)
-        return [round(weight_on(day, known) * order.dose_units_per_kg * _MILLI) for day in dates]
+            return (round(order.weight_kg * order.dose_units_per_kg * _MILLI),) * len(dates)
+        return tuple(round(weight_on(day, known) * order.dose_units_per_kg * _MILLI)
+                     for day in dates)
 
     def problem_for(known: Sequence[WeightChange], fixed: Sequence[int | None],
                     sizes_from: Sequence[tuple[int, ...]],
                     first_stock: tuple[int, Mapping[int, int]] | None = None
                     ) -> RoundingProblem:
         prescribed = prescribed_for(known)
-        before = list(itertools.accumulate(prescribed, initial=0))
-        candidates = [
-            _stock_candidates(dose_mu, first_stock[1], infusion_tolerance)
-            if first_stock is not None and index == first_stock[0] else
-            _unlimited_candidates(dose_mu, sizes_from[index], infusion_tolerance)
-            for index, dose_mu in enumerate(prescribed)]
-        return RoundingProblem(
-            prescribed_mu=tuple(prescribed), candidates=tuple(candidates), windows=windows,
-            window_tolerance_mu=tuple(
-                round((before[last + 1] - before[first]) * window_tolerance / 100)
-                for first, last in windows),
-            fixed=tuple(fixed))
+        if not known and first_stock is None and sizes_from.count(sizes) == len(sizes_from):
+            # one dose and one set of sizes all year (most calendars): shared, computed once
+            dose_mu = prescribed[0] if prescribed else 0
+            candidates = (_unlimited_candidates(dose_mu, sizes, infusion_tolerance),) * len(
+                prescribed)
+            by_length = {length: round(length * dose_mu * window_tolerance / 100)
+                         for length in schedule.window_lengths}
+            tolerances = tuple(by_length[last - first + 1] for first, last in windows)
+        else:
+            before = list(itertools.accumulate(prescribed, initial=0))
+            candidates = tuple(
+                _stock_candidates(dose_mu, first_stock[1], infusion_tolerance)
+                if first_stock is not None and index == first_stock[0] else
+                _unlimited_candidates(dose_mu, sizes_from[index], infusion_tolerance)
+                for index, dose_mu in enumerate(prescribed))
+            tolerances = tuple(round((before[last + 1] - before[first]) * window_tolerance / 100)
+                               for first, last in windows)
+        return RoundingProblem(prescribed_mu=prescribed, candidates=candidates, windows=windows,
+                               window_tolerance_mu=tolerances, fixed=tuple(fixed))
 
     # plan as if no weight change were coming, then re-plan from each change with what came before
     count = len(dates)
@@ -1119,8 +1333,9 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
             picked[index:] = [problem.candidates[i][choices[i]] for i in range(index, count)]
 
     return _assemble(
-        order=order, monograph=monograph, problem=problem, picked=picked, dates=scheduled,
-        missed=missed, windows=windows, weights=[weight_on(day, changes) for day in dates],
+        order=order, monograph=monograph, problem=problem, picked=picked, schedule=schedule,
+        weights=[weight_on(day, changes) for day in dates] if changes else
+        [order.weight_kg] * count,
         sizes=sizes, stock=stock, from_stock=from_stock, runs_out=runs_out, proven=proven,
         weekdays=weekdays, infusion_tolerance=infusion_tolerance,
         window_tolerance=window_tolerance, alerts=alerts)
@@ -1150,57 +1365,81 @@ def _take_from(left: dict[int, int], candidate: Candidate) -> Candidate | None:
 
 def _assemble(
     *, order: CalendarOrder, monograph: Monograph, problem: RoundingProblem,
-    picked: Sequence[Candidate], dates: Sequence[tuple[date, date | None]],
-    missed: Sequence[MissedInfusion], windows: Sequence[tuple[int, int]],
-    weights: Sequence[float], sizes: tuple[int, ...], stock: dict[int, int] | None,
+    picked: Sequence[Candidate], schedule: _Schedule, weights: Sequence[float],
+    sizes: tuple[int, ...], stock: dict[int, int] | None,
     from_stock: Sequence[bool | None], runs_out: int | None, proven: bool,
     weekdays: tuple[int, ...] | None, infusion_tolerance: float, window_tolerance: float,
     alerts: list[Alert],
 ) -> TreatmentCalendar:
+    dates, missed, windows = schedule.scheduled, schedule.missed, schedule.windows
     prescribed = problem.prescribed_mu
-    infusions = []
+    all_candidates = problem.candidates
+    count = len(prescribed)
+    # one dose and one set of choices all year (most calendars): a choice says it all
+    one_dose = (all_candidates.count(all_candidates[0]) == count
+                and prescribed.count(prescribed[0]) == count) if count else False
     # what an infusion reports depends only on its dose and choice: computed once for each pair
-    # (a constant dose repeats a few pairs all year)
-    reported: dict[tuple[int, int, int], tuple[float, float, float, int, float, Rounding]] = {}
-    for index, ((day, shifted_from), candidate) in enumerate(zip(dates, picked, strict=True)):
-        options = problem.candidates[index]
-        key = (id(options), id(candidate), prescribed[index])
-        known = reported.get(key)
-        if known is None:
-            rounding: Rounding = "whole-vials" if candidate.whole else (
-                "exact-keeps-window" if any(c.whole for c in options) else "exact-no-whole-vial")
-            known = reported[key] = (
-                prescribed[index] / _MILLI, _units(candidate.given_mu),
-                100 * candidate.given_mu / prescribed[index],
-                (candidate.given_mu + candidate.waste_mu) // _MILLI, candidate.waste_mu / _MILLI,
-                rounding)
-        infusions.append(PlannedInfusion(
-            date=day, shifted_from=shifted_from, weight_kg=weights[index],
-            prescribed_units=known[0], units=known[1], percent_of_prescribed=known[2],
-            vials=candidate.vials, vial_units_total=known[3], waste_units=known[4],
-            rounding=known[5], from_stock=from_stock[index]))
-    window_reports = []
-    given_before = list(itertools.accumulate((c.given_mu for c in picked), initial=0))
-    wanted_before = list(itertools.accumulate(prescribed, initial=0))
-    for (first, last), tolerance in zip(windows, problem.window_tolerance_mu, strict=True):
-        given = given_before[last + 1] - given_before[first]
-        wanted = wanted_before[last + 1] - wanted_before[first]
-        window_reports.append(CalendarWindow(
-            first_date=dates[first][0], last_date=dates[last][0], infusions=last - first + 1,
-            prescribed_units=wanted / _MILLI, given_units=given / _MILLI,
-            deviation_units=(given - wanted) / _MILLI,
-            deviation_percent=100 * (given - wanted) / wanted,
-            within_tolerance=abs(given - wanted) <= tolerance))
+    # (a constant dose repeats a few pairs all year), then the records are built in one pass
+    keys: list[object] = (list(map(id, picked)) if one_dose else
+                          list(zip(map(id, all_candidates), map(id, picked), prescribed,
+                                   strict=True)))
+    first_with = dict(zip(reversed(keys), range(count - 1, -1, -1), strict=True))
+    reported: dict[object, tuple[float, float, float, tuple[VialCount, ...], int, float,
+                                 Rounding]] = {}
+    for key, index in first_with.items():
+        candidate, options, dose_mu = picked[index], all_candidates[index], prescribed[index]
+        rounding: Rounding = "whole-vials" if candidate.whole else (
+            "exact-keeps-window" if any(c.whole for c in options) else "exact-no-whole-vial")
+        reported[key] = (
+            dose_mu / _MILLI, _units(candidate.given_mu), 100 * candidate.given_mu / dose_mu,
+            candidate.vials, (candidate.given_mu + candidate.waste_mu) // _MILLI,
+            candidate.waste_mu / _MILLI, rounding)
+    # tuple.__new__ builds the named tuples without their Python-level __new__ (half the time)
+    new = tuple.__new__
+    infusions = [new(PlannedInfusion, (day, shifted_from, weight, *known, stock_flag))
+                 for (day, shifted_from), weight, known, stock_flag in zip(
+                     dates, weights, map(reported.__getitem__, keys), from_stock, strict=True)]
+    given_before = list(itertools.accumulate(map(_GIVEN_MU, picked), initial=0))
+    # likewise a window's report, but for its dates, depends on a few sums that recur all year
+    length = schedule.sliding_length
+    spans: list[tuple[int, int, int, int]]
+    if one_dose and length is not None:  # one length, one prescribed total, one tolerance
+        wanted, tolerance = length * prescribed[0], problem.window_tolerance_mu[0]
+        spans = [(length - 1, given, wanted, tolerance) for given in map(
+            operator.sub, given_before[length:], given_before[:-length])]
+    else:
+        wanted_before = list(itertools.accumulate(prescribed, initial=0))
+        spans = [(last - first, given_before[last + 1] - given_before[first],
+                  wanted_before[last + 1] - wanted_before[first], tolerance)
+                 for (first, last), tolerance in zip(windows, problem.window_tolerance_mu,
+                                                     strict=True)]
+    summed = {(gap, given, wanted, tolerance): (
+        gap + 1, wanted / _MILLI, given / _MILLI, (given - wanted) / _MILLI,
+        100 * (given - wanted) / wanted, abs(given - wanted) <= tolerance)
+        for gap, given, wanted, tolerance in dict.fromkeys(spans)}
+    window_reports = [new(CalendarWindow, (first, last, *summed[span]))
+                      for first, last, span in zip(schedule.window_first_dates,
+                                                   schedule.window_last_dates, spans, strict=True)]
 
-    waste_mu = sum(c.waste_mu for c in picked)
-    opened = sum(i.vial_units_total for i in infusions)
+    # totals over the few distinct choices, each with how often it was picked
+    tally = Counter(map(id, picked))
+    distinct = dict(zip(map(id, picked), picked, strict=True))
+    waste_mu = sum(distinct[i].waste_mu * times for i, times in tally.items())
+    given_mu = sum(distinct[i].given_mu * times for i, times in tally.items())
+    opened = sum((distinct[i].given_mu + distinct[i].waste_mu) // _MILLI * times
+                 for i, times in tally.items())
+    vial_totals: dict[int, int] = {}
+    for picked_id, times in tally.items():
+        for vial in distinct[picked_id].vials:
+            vial_totals[vial.units] = vial_totals.get(vial.units, 0) + vial.count * times
     covers = {dose_mu: _plain_cover(dose_mu, sizes) for dose_mu in set(prescribed)}
-    baseline = [covers[dose_mu] for dose_mu in prescribed]
     baseline_waste = {dose_mu: max(0, cover.total_units * _MILLI - dose_mu)
                       for dose_mu, cover in covers.items()}
-    baseline_waste_mu = sum(baseline_waste[dose_mu] for dose_mu in prescribed)
-    alerts = alerts + _rounding_alerts(monograph, infusions, window_reports, infusion_tolerance,
-                                       window_tolerance)
+    baseline_waste_mu = sum(map(baseline_waste.__getitem__, prescribed))
+    if any(known[6] != "whole-vials" for known in reported.values()) or not all(
+            figures[5] for figures in summed.values()):  # else nothing to say
+        alerts = alerts + _rounding_alerts(monograph, infusions, window_reports,
+                                           infusion_tolerance, window_tolerance)
     stability = _reconstituted_hours(monograph)
     stock_report = None
     if stock is not None:
@@ -1232,21 +1471,21 @@ def _assemble(
         vial_sizes=sizes, infusions=tuple(infusions), missed=tuple(missed),
         windows=tuple(window_reports),
         prescribed_total_units=sum(prescribed) / _MILLI,
-        given_total_units=sum(c.given_mu for c in picked) / _MILLI,
+        given_total_units=given_mu / _MILLI,
         vial_units_total=opened,
-        vials_total=_counts(_vial_totals(infusions)),
+        vials_total=_counts(vial_totals),
         waste_total_units=waste_mu / _MILLI,
         waste_percent=100 * waste_mu / _MILLI / opened if opened else 0.0,
         baseline_waste_total_units=baseline_waste_mu / _MILLI,
         waste_saved_units=(baseline_waste_mu - waste_mu) / _MILLI,
-        vial_sharing=_sharing_basis(monograph, stability, [d for d, _ in dates]),
+        vial_sharing=_sharing_basis(monograph, stability, schedule.shortest_gap_days),
         optimality=("optimal: proven over every 4-week window (a lower bound reached, or an exact "
                     "dynamic programme)" if proven else
                     f"not proven optimal: more than {MAX_STATES} open-window states, the "
                     "cheapest were kept (beam search)"),
         stock=stock_report,
-        cost=None if order.pricing is None else _costs(order.pricing, infusions, baseline,
-                                                        prescribed),
+        cost=None if order.pricing is None else _costs(
+            order.pricing, infusions, [covers[dose_mu] for dose_mu in prescribed], prescribed),
         regimen_equivalents=equivalents,
         alerts=by_severity(alerts),
     )
@@ -1261,19 +1500,14 @@ def _counts(counts: Mapping[int, int]) -> tuple[VialCount, ...]:
     return tuple(VialCount(size, counts[size]) for size in sorted(counts, reverse=True))
 
 
-def _vial_totals(infusions: Iterable[PlannedInfusion]) -> dict[int, int]:
-    totals: dict[int, int] = {}
-    for infusion in infusions:
-        for vial in infusion.vials:
-            totals[vial.units] = totals.get(vial.units, 0) + vial.count
-    return totals
-
-
 def _rounding_alerts(
     monograph: Monograph, infusions: Sequence[PlannedInfusion],
     windows: Sequence[CalendarWindow], infusion_tolerance: float, window_tolerance: float,
 ) -> list[Alert]:
-    alerts = []
+    alerts: list[Alert] = []
+    if all(infusion.rounding == "whole-vials" for infusion in infusions):
+        return alerts if all(window.within_tolerance for window in windows) else [
+            *alerts, *_window_alerts(monograph, windows, window_tolerance)]
     no_whole = [i for i in infusions if i.rounding == "exact-no-whole-vial"]
     if no_whole:
         alerts.append(make_alert(
@@ -1286,13 +1520,18 @@ def _rounding_alerts(
             monograph, "exact-dose-keeps-window", count=len(keeping),
             waste_units=round(sum(i.waste_units for i in keeping), 3),
             tolerance_percent=window_tolerance))
+    return [*alerts, *_window_alerts(monograph, windows, window_tolerance)]
+
+
+def _window_alerts(monograph: Monograph, windows: Sequence[CalendarWindow],
+                   window_tolerance: float) -> list[Alert]:
     outside = [w for w in windows if not w.within_tolerance]
-    if outside:
-        worst = max(outside, key=lambda w: abs(w.deviation_percent))
-        alerts.append(make_alert(
-            monograph, "window-deviation", count=len(outside), tolerance_percent=window_tolerance,
-            largest_percent=worst.deviation_percent, first_date=worst.first_date.isoformat()))
-    return alerts
+    if not outside:
+        return []
+    worst = max(outside, key=lambda w: abs(w.deviation_percent))
+    return [make_alert(
+        monograph, "window-deviation", count=len(outside), tolerance_percent=window_tolerance,
+        largest_percent=worst.deviation_percent, first_date=worst.first_date.isoformat())]
 
 
 def _costs(pricing: Pricing, infusions: Sequence[PlannedInfusion],
@@ -1368,14 +1607,16 @@ def _reconstituted_hours(monograph: Monograph) -> float | None:
     return max(hours) if hours else None
 
 
-def _sharing_basis(monograph: Monograph, hours: float | None, dates: Sequence[date]) -> str:
+@lru_cache(maxsize=64)
+def _sharing_basis(monograph: Monograph, hours: float | None, shortest_gap_days: int | None
+                   ) -> str:
     """Why each infusion opens its own vials: reconstituted stability against the gaps."""
     if hours is None:
         return ("The references give no stability for reconstituted vials: each infusion opens "
                 "its own vials and discards what is left.")
     entries = [e for e in monograph.stability if e.stage == "reconstituted"]
-    gaps = [(later - earlier).days for earlier, later in itertools.pairwise(dates)]
-    shortest = f"; the shortest gap between infusions is {min(gaps)} day(s)" if gaps else ""
+    shortest = ("" if shortest_gap_days is None else
+                f"; the shortest gap between infusions is {shortest_gap_days} day(s)")
     return (f"Reconstituted vials keep at most {hours:g} h ({monograph.cite(entries[0].source)})"
             f"{shortest}: no vial is shared between infusion days; what is left is discarded.")
 

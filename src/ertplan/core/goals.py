@@ -115,6 +115,27 @@ class MonitoringItem(Fact):
     until_months: int | None = None
 
 
+# ---- FHIR R4 (issue 9) ----
+
+ObservationRecord = Literal["weight", "haemoglobin", "platelets", "spleen-volume", "liver-volume",
+                            "antibody", "biomarker", "bone-event"]
+ObservationCategory = Literal["vital-signs", "laboratory", "imaging", "exam"]
+
+
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
+class ObservationCode(Fact):
+    """How one kind of observation is coded in FHIR, and where ertplan keeps it."""
+
+    record: ObservationRecord
+    system: str
+    code: str
+    display: str
+    category: ObservationCategory
+    analyte: str | None = None
+    unit: str | None = None
+    ucum: str | None = None
+
+
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Goals(WriteOnce):
     """A goals data file as validated data. Obtain it from :func:`load_goals`."""
@@ -130,6 +151,8 @@ class Goals(WriteOnce):
     goals: tuple[Goal, ...]
     schedule: Schedule
     monitoring: tuple[MonitoringItem, ...]
+    # ---- FHIR R4 (issue 9) ----
+    fhir_codes: dict[str, ObservationCode]
     __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
 
     def cite(self, source: tuple[str, ...]) -> str:
@@ -179,5 +202,15 @@ def _check_consistency(goals: Goals, name: str) -> None:
             problems.append(f"monitoring.{index}: give exactly one of at_months, every_months")
         if item.every_months is not None and item.every_months <= 0:
             problems.append(f"monitoring.{index}.every_months: must be positive")
+    for key, entry in goals.fhir_codes.items():
+        where = f"fhir_codes.{key}"
+        if entry.analyte is not None:
+            if entry.analyte not in goals.analytes:
+                problems.append(f"{where}.analyte: unknown analyte {entry.analyte!r}")
+            elif entry.unit != goals.analytes[entry.analyte].unit:
+                problems.append(f"{where}.unit: must be the analyte's unit "
+                                f"{goals.analytes[entry.analyte].unit!r}")
+        if entry.ucum is not None and entry.unit is None:
+            problems.append(f"{where}.ucum: given without a unit")
     if problems:
         raise MonographError(f"{name}: {problems[0]}")

@@ -10,7 +10,8 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def to_data(value: Any) -> Any:
-    """Dataclasses become dicts, tuples lists, date-times ISO 8601 strings; the rest stays.
+    """Dataclasses and named tuples become dicts, other tuples lists, date-times ISO 8601
+    strings; the rest stays.
 
     >>> from ertplan.core.vials import VialCount
     >>> to_data((VialCount(400, 10),))
@@ -20,6 +21,8 @@ def to_data(value: Any) -> Any:
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple record
+        return {name: to_data(item) for name, item in zip(value._fields, value, strict=True)}
     if isinstance(value, tuple | list):
         return [to_data(item) for item in value]
     if isinstance(value, dict):

@@ -29,6 +29,7 @@ from ertplan.core.cds import (
     rounded_doses_within,
 )
 from ertplan.core.errors import InputError
+from ertplan.core.inputs import PreparationInputs
 from ertplan.core.monograph import Monograph
 from ertplan.core.preparation import PreparationPlan
 from ertplan.core.vials import VialCount
@@ -159,6 +160,14 @@ class Suggestion(BaseModel):
     actions: list[Action]
 
 
+class Link(BaseModel):
+    """§Link: a page the clinician can open from the card (here the printable worksheet)."""
+
+    label: str
+    url: str
+    type: Literal["absolute", "smart"]
+
+
 class Card(BaseModel):
     uuid: str
     summary: str = Field(max_length=SUMMARY_LIMIT - 1)
@@ -167,6 +176,7 @@ class Card(BaseModel):
     source: Source
     suggestions: list[Suggestion] | None = None
     selectionBehavior: Literal["at-most-one", "any"] | None = None
+    links: list[Link] | None = None
 
 
 class CdsResponse(BaseModel):
@@ -285,8 +295,13 @@ def known_drug(order: Mapping[str, Any], planner: Planner,
 
 
 def answer(request: HookRequest, *, planner: Planner, now: datetime,
-           site_codes: Mapping[tuple[str, str], str], fhir_get: FhirGet) -> CdsResponse:
-    """The cards for the hook's imiglucerase orders (none for other drugs)."""
+           site_codes: Mapping[tuple[str, str], str], fhir_get: FhirGet,
+           worksheet_url: str | None = None) -> CdsResponse:
+    """The cards for the hook's imiglucerase orders (none for other drugs).
+
+    `worksheet_url` (the web UI's ``/ui/worksheet`` on this server) gives each plan's summary
+    card a link to the printable worksheet of the same inputs.
+    """
     cards: list[Card] = []
     orders = [(order, monograph) for order in draft_medication_requests(request)
               if (monograph := known_drug(order, planner, site_codes)) is not None]
@@ -313,7 +328,10 @@ def answer(request: HookRequest, *, planner: Planner, now: datetime,
                                  f"{error.field}"),
                 detail=f"{error}. Correct the order so that ertplan can plan it."))
             continue
-        cards.append(_plan_card(plan, weight, labs, source, monograph))
+        card = _plan_card(plan, weight, labs, source, monograph)
+        if worksheet_url is not None:
+            card.links = [_worksheet_link(worksheet_url, inputs)]
+        cards.append(card)
         cards.extend(_alert_card(alert) for alert in plan.alerts)
         rounding = _rounding_card(order, plan, monograph)
         if rounding is not None:
@@ -391,6 +409,15 @@ def _plan_card(plan: PreparationPlan, weight: Reading,
                f"{_number(plan.infusion.rate_ml_per_h, 'mL/h')}")
     return Card(uuid=_new_uuid(), indicator="info", source=source, summary=_summary(summary),
                 detail="\n\n".join(lines))
+
+
+def _worksheet_link(worksheet_url: str, inputs: PreparationInputs) -> Link:
+    """The worksheet page for the order's inputs, as ertplan read them (the user signs in)."""
+    query = {"weight": inputs.weight, "dose": inputs.dose, "every": inputs.every,
+             "duration": inputs.duration, "vial_sizes": inputs.vial_sizes}
+    return Link(label="Preparation worksheet (ertplan; print, to be verified by a pharmacist)",
+                url=f"{worksheet_url}?{urlencode({k: v for k, v in query.items() if v})}",
+                type="absolute")
 
 
 def _alert_card(alert: Alert) -> Card:

@@ -7,6 +7,7 @@ from ertplan.service.routers import (
     audit,
     auth,
     cds,
+    fhir,
     observations,
     orders,
     patients,
@@ -31,4 +32,5 @@ ROUTERS = (
     plans.router,
     plans.pk_router,
     cds.router,
+    fhir.router,
 )

@@ -139,7 +139,8 @@ async def cds_call(service_id: ServiceId, request: Request, now: NowDep,
     # planning and the FHIR read block: off the event loop, like FastAPI's sync routes
     cards = await run_in_threadpool(
         answer, hook, planner=planner, now=now, site_codes=request.app.state.cds_codes,
-        fhir_get=fhir_reader(settings.cds_fhir_timeout_s))
+        fhir_get=fhir_reader(settings.cds_fhir_timeout_s),
+        worksheet_url=f"{str(request.base_url).rstrip('/')}/ui/worksheet")
     return Response(content=cards.model_dump_json(exclude_none=True),
                     media_type="application/json")
 
