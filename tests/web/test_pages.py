@@ -6,6 +6,7 @@ import re
 from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -457,3 +458,18 @@ def test_a_name_the_pdf_font_cannot_print_is_a_named_refusal_not_a_crash(clinic:
     assert "patient_name: has characters the worksheet&#39;s font" in answer.text
     # the page itself still shows the worksheet, for the browser to print
     assert "山田 太郎" in client.get(f"/ui/preparations/{preparation_id}").text
+
+
+def test_the_cds_cards_worksheet_link_opens_the_same_plan(clinic: Clinic) -> None:
+    from tests.service.test_cds import fixture
+
+    cards = clinic.client.post("/cds-services/ertplan-order-sign",
+                               json=fixture("cds-order-sign-imiglucerase")).json()["cards"]
+    (link,) = cards[0]["links"]
+    url = urlsplit(link["url"])
+    page = _as(clinic, "pharmacist").get(f"{url.path}?{url.query}")
+    assert page.status_code == 200
+    text = re.sub(r"<[^>]+>", "", page.text)
+    # the card's 70 kg at 60 U/kg every 2 weeks: 4200 U, 105 mL, 150 mL at 75 mL/h
+    for fact in ("4,200 U", "10 × 400 U + 1 × 200 U", "105 mL", "to 150 mL", "75 mL/h"):
+        assert fact in text, fact
