@@ -49,6 +49,36 @@ def write_trend_charts(assessment: Assessment, folder: Path,
     return written
 
 
+def trend_chart_svgs(assessment: Assessment) -> dict[str, str]:
+    """One SVG chart per observed marker, as text (for a web page), keyed by the analyte's name.
+
+    The same drawing as :func:`write_trend_charts`: observations, fitted trend, goal band.
+    """
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    charts: dict[str, str] = {}
+    for trend in assessment.trends:
+        goals = [goal for goal in assessment.goals
+                 if goal.analyte == trend.analyte and goal.target_value is not None]
+        figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
+        try:
+            _draw(axes, trend, goals, assessment)
+            figure.tight_layout()
+            buffer = io.StringIO()
+            figure.savefig(buffer, format="svg", metadata={"Date": None})
+        finally:
+            plt.close(figure)
+        text = buffer.getvalue()
+        # inline in HTML: drop the XML prolog and DOCTYPE, keep the <svg> element
+        charts[trend.analyte] = text[text.index("<svg"):]
+    return charts
+
+
 def _draw(axes: Any, trend: Trend, goals: list[GoalAssessment],
           assessment: Assessment) -> None:
     # `axes` is Any: matplotlib plots dates through its unit converters, which its stubs omit

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 HELP = (
-    "Serve the REST API (OpenAPI at /docs). The records live in a SQLite file in your data "
-    "folder, created and migrated on first start, or in PostgreSQL with --database-url. "
+    "Serve the REST API (OpenAPI at /docs) and the clinic's web pages (/ui). The records live "
+    "in a SQLite file in your data folder, created and migrated on first start, or in "
+    "PostgreSQL with --database-url. "
     "Example: ertplan serve --port 8000 --database-url postgresql://clinic@db/ertplan"
 )
 
@@ -58,7 +59,8 @@ def serve_command(
     engine = open_records(database_url)
     assert isinstance(engine, Engine)
     shown = engine.url.render_as_string(hide_password=True)
-    typer.echo(f"ertplan: records in {shown}; API docs at http://{host}:{port}/docs", err=True)
+    typer.echo(f"ertplan: records in {shown}; web pages at http://{host}:{port}/ui, API docs at "
+               f"http://{host}:{port}/docs", err=True)
     uvicorn.run(create_app(engine=engine, settings=Settings()), host=host, port=port,
                 log_level="info")
 

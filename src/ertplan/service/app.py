@@ -49,4 +49,7 @@ def create_app(*, engine: Engine, settings: Settings | None = None,
     install_error_handler(app)
     for router in ROUTERS:
         app.include_router(router)
+    from ertplan.web import install
+
+    install(app)  # the clinic's pages under /ui
     return app

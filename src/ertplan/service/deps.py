@@ -55,14 +55,20 @@ def current_user(session: SessionDep, token: Annotated[str, Depends(oauth2_schem
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def role_problem(user: User, allowed: tuple[str, ...]) -> str | None:
+    """Why `user` may not do what needs one of the `allowed` roles, or None if they may."""
+    if user.role in allowed:
+        return None
+    return f"the {user.role} role cannot do this (needs: {', '.join(allowed)})"
+
+
 def role(*allowed: str) -> Callable[[User], User]:
     """A dependency that lets through only users with one of the `allowed` roles (else 403)."""
 
     def check(user: CurrentUser) -> User:
-        if user.role not in allowed:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"the {user.role} role cannot do this (needs: "
-                                f"{', '.join(allowed)})")
+        problem = role_problem(user, allowed)
+        if problem is not None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, problem)
         return user
 
     return check

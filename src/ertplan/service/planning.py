@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # the calendar and PK cores (and NumPy) load only when those 
     from ertplan.core.goals import Goals
     from ertplan.core.inputs import PreparationInputs
     from ertplan.core.pk import PkSummary
+    from ertplan.core.preparation import Order as CoreOrder
+    from ertplan.core.safety import ReactionAssessment
 
 # spellings people type are few; a bound keeps odd input from growing the memo without end
 _UNIT_MEMO_LIMIT = 1024
@@ -67,17 +69,30 @@ class Planner:
         """The shared memo of unit spellings, or a throw-away one once it is full."""
         return self._units if len(self._units) < _UNIT_MEMO_LIMIT else dict(self._units)
 
+    def weight_kg(self, text: str, field: str = "weight") -> float:
+        """A body weight as typed (``70 kg``, ``154 lb``) in kg, parsed by the core."""
+        from ertplan.core.units import MASS, parse_quantity
+
+        weight: float = parse_quantity(text, MASS, field, self.unit_table())
+        return weight
+
     def plan_from_text(self, fields: dict[str, Any], *, now: datetime) -> PreparationPlan:
         """``ertplan prepare`` from its text inputs (`fields` as the request gave them)."""
-        from ertplan.core.inputs import PreparationInputs, order_from_inputs
         from ertplan.core.preparation import plan_preparation
 
         fields = dict(fields)
         monograph = self.monograph(fields.pop("drug", "imiglucerase"))
+        return plan_preparation(self.order_from_text(fields, now=now), monograph)
+
+    def order_from_text(self, fields: dict[str, Any], *, now: datetime) -> CoreOrder:
+        """The core order of ``ertplan prepare``'s text inputs (no ``drug``), each field parsed
+        by the core (one-line InputError naming the field)."""
+        from ertplan.core.inputs import PreparationInputs, order_from_inputs
+
+        fields = dict(fields)
         if fields.get("vial_sizes") is None:
             fields["vial_sizes"] = self.default_vial_sizes
-        order = order_from_inputs(PreparationInputs(**fields), now=now, table=self.unit_table())
-        return plan_preparation(order, monograph)
+        return order_from_inputs(PreparationInputs(**fields), now=now, table=self.unit_table())
 
     def plan_from_inputs(self, inputs: PreparationInputs, *, drug: str,
                          now: datetime) -> PreparationPlan:
@@ -120,19 +135,48 @@ class Planner:
                        storage: str = "refrigerated",
                        vial_sizes_units: Sequence[int] | None = None) -> PreparationPlan:
         """The core plan of a stored order for a patient of `weight_kg`."""
+        from ertplan.core.preparation import plan_preparation
+
+        order = self._core_order(
+            weight_kg=weight_kg, dose_units_per_kg=dose_units_per_kg,
+            interval_days=interval_days, duration_min=duration_min, prepared_at=prepared_at,
+            diluted_at=diluted_at, storage=storage, vial_sizes_units=vial_sizes_units)
+        return plan_preparation(order, self.monograph(drug))
+
+    def reaction_for_order(self, signs: Sequence[str], *, drug: str, weight_kg: float,
+                           dose_units_per_kg: float, interval_days: float,
+                           duration_min: float | None, final_volume_ml: float | None,
+                           prepared_at: datetime, onset_min: float | None,
+                           age_years: float | None,
+                           vial_sizes_units: Sequence[int] | None = None) -> ReactionAssessment:
+        """``ertplan reaction`` for a stored order's infusion: the grade of the `signs`, the
+        monograph's handling and the next infusion, slower, with premedication."""
+        from ertplan.core.safety import assess_reaction
+
+        order = self._core_order(
+            weight_kg=weight_kg, dose_units_per_kg=dose_units_per_kg,
+            interval_days=interval_days, duration_min=duration_min, prepared_at=prepared_at,
+            vial_sizes_units=vial_sizes_units, final_volume_ml=final_volume_ml)
+        return assess_reaction(signs, order, self.monograph(drug), onset_min=onset_min,
+                               age_years=age_years)
+
+    def _core_order(self, *, weight_kg: float, dose_units_per_kg: float, interval_days: float,
+                    duration_min: float | None, prepared_at: datetime,
+                    diluted_at: datetime | None = None, storage: str = "refrigerated",
+                    vial_sizes_units: Sequence[int] | None = None,
+                    final_volume_ml: float | None = None) -> CoreOrder:
         from ertplan.core.dosing import every
         from ertplan.core.inputs import parse_vial_sizes
-        from ertplan.core.preparation import Order, plan_preparation
+        from ertplan.core.preparation import Order
 
         sizes = tuple(sorted(set(vial_sizes_units))) if vial_sizes_units else (
             None if self.default_vial_sizes is None
             else parse_vial_sizes(self.default_vial_sizes))
-        order = Order(
+        return Order(
             weight_kg=weight_kg, dose_units_per_kg=dose_units_per_kg,
             frequency=every(interval_days), prepared_at=prepared_at, duration_min=duration_min,
             diluted_at=diluted_at, storage=storage,  # type: ignore[arg-type]  # Literal checked
-            vial_sizes_units=sizes)
-        return plan_preparation(order, self.monograph(drug))
+            vial_sizes_units=sizes, final_volume_ml=final_volume_ml)
 
 
 def override_required_by(plan: PreparationPlan) -> list[str]:

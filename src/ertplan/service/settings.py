@@ -25,3 +25,6 @@ class Settings(BaseSettings):
     # path of its JWK Set file, as JSON: ERTPLAN_CDS_CLIENTS='{"https://ehr.example.org": "/etc/
     # ertplan/ehr-jwks.json"}'. None configured: hooks stay open, feedback is refused.
     cds_clients: dict[str, str] = {}
+    # the web pages show and read date-times in the clinic's IANA time zone (the records keep
+    # them with their offset)
+    timezone: str = "UTC"

@@ -26,6 +26,7 @@ from ertplan.store.models import (
     AuditEntry,
     Base,
     Order,
+    Patient,
     Preparation,
     PreparationVial,
     RateChange,
@@ -209,7 +210,28 @@ def user_for_token(session: Session, *, token_sha256: str, now: datetime) -> Use
     return token.user
 
 
-# ---- patients' measurements ----
+def expire_token(session: Session, *, token_sha256: str, now: datetime) -> None:
+    """Sign out: the token with this hash stops working at `now` (a sign-out is not audited,
+    like a sign-in). An unknown hash is ignored: signing out twice is not an error."""
+    token = session.scalars(
+        select(ApiToken).where(ApiToken.token_sha256 == token_sha256)).first()
+    if token is not None and token.expires_at > now:
+        token.expires_at = now
+        session.flush()
+
+
+# ---- patients and their measurements ----
+
+def search_patients(session: Session, *, text: str, limit: int = 100) -> list[Patient]:
+    """Patients whose name or identifier contains `text` (any case), by name; all if blank."""
+    query = select(Patient)
+    words = text.split()
+    for word in words:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(Patient.name.ilike(pattern, escape="\\")
+                            | Patient.identifier.ilike(pattern, escape="\\"))
+    return list(session.scalars(query.order_by(Patient.name, Patient.id).limit(limit)))
+
 
 def latest_weight(session: Session, *, patient_id: int) -> Weight | None:
     """The patient's most recent weight (latest date, then latest entry), or None."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from ertplan.service import actions
 from ertplan.service.deps import CurrentUser, NowDep, Nurse, SessionDep
 from ertplan.service.routers.common import (
     RESPONSES,
@@ -30,11 +31,7 @@ router = APIRouter(prefix="/administrations", tags=["administrations"], response
 def create_administration(body: AdministrationCreate, nurse: Nurse, session: SessionDep,
                           now: NowDep) -> AdministrationPublic:
     """Record an infusion given (nurse); refused past the bag's beyond-use time."""
-    administration = repo.add_administration(
-        session, actor=nurse, preparation_id=body.preparation_id, started_at=body.started_at,
-        ended_at=body.ended_at, premedication=body.premedication, now=now,
-        rate_changes=[change.model_dump() for change in body.rate_changes],
-        reactions=[reaction.model_dump() for reaction in body.reactions])
+    administration = actions.create_administration(session, actor=nurse, body=body, now=now)
     session.commit()
     return AdministrationPublic.model_validate(administration)
 
@@ -61,10 +58,8 @@ def read_administration(administration_id: RecordId, _user: CurrentUser,
 def update_administration(administration_id: RecordId, body: AdministrationUpdate, nurse: Nurse,
                           session: SessionDep, now: NowDep) -> AdministrationPublic:
     """Record the end of an infusion or its premedication (nurse)."""
-    administration = repo.end_administration(session, actor=nurse,
-                                             administration_id=administration_id,
-                                             version=body.version, changes=body.changes(),
-                                             now=now)
+    administration = actions.end_administration(
+        session, actor=nurse, administration_id=administration_id, body=body, now=now)
     session.commit()
     return AdministrationPublic.model_validate(administration)
 
@@ -73,9 +68,8 @@ def update_administration(administration_id: RecordId, body: AdministrationUpdat
 def add_rate_change(administration_id: RecordId, body: RateChangeAdd, nurse: Nurse,
                     session: SessionDep, now: NowDep) -> AdministrationPublic:
     """Record a change of the infusion rate (nurse)."""
-    administration = repo.add_to_administration(
-        session, actor=nurse, administration_id=administration_id, version=body.version,
-        rate_change=body.model_dump(exclude={"version"}), now=now)
+    administration = actions.add_rate_change(
+        session, actor=nurse, administration_id=administration_id, body=body, now=now)
     session.commit()
     return AdministrationPublic.model_validate(administration)
 
@@ -84,8 +78,7 @@ def add_rate_change(administration_id: RecordId, body: RateChangeAdd, nurse: Nur
 def add_reaction(administration_id: RecordId, body: ReactionAdd, nurse: Nurse,
                  session: SessionDep, now: NowDep) -> AdministrationPublic:
     """Record an infusion reaction, its grade and what was done (nurse)."""
-    administration = repo.add_to_administration(
-        session, actor=nurse, administration_id=administration_id, version=body.version,
-        reaction=body.model_dump(exclude={"version"}), now=now)
+    administration = actions.add_reaction(
+        session, actor=nurse, administration_id=administration_id, body=body, now=now)
     session.commit()
     return AdministrationPublic.model_validate(administration)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Path, Query
 
+from ertplan.service.actions import refuse_nulls
 from ertplan.service.errors import ERROR_RESPONSES
 from ertplan.service.schemas import DATABASE_INT_MAX
 
@@ -14,18 +15,10 @@ Limit = Annotated[int, Query(ge=1, le=500, description="at most this many record
 Offset = Annotated[int, Query(ge=0, le=DATABASE_INT_MAX, description="skip this many first")]
 FilterId = Annotated[int | None, Query(ge=1, le=DATABASE_INT_MAX)]
 RESPONSES: dict[int | str, dict[str, Any]] = dict(ERROR_RESPONSES)
+__all__ = ["RESPONSES", "FilterId", "Limit", "Offset", "RecordId", "only_given", "refuse_nulls"]
 
 
 def only_given(**filters: object) -> dict[str, object]:
     """The filters a client actually gave (None means "any")."""
     return {name: value for name, value in filters.items() if value is not None}
 
-
-def refuse_nulls(changes: dict[str, Any], required: tuple[str, ...]) -> dict[str, Any]:
-    """An update may not set a required field to null: InputError naming it (422)."""
-    from ertplan.core.errors import InputError
-
-    for name in required:
-        if name in changes and changes[name] is None:
-            raise InputError(name, "cannot be null")
-    return changes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from ertplan.service import actions
 from ertplan.service.deps import Clinician, CurrentUser, NowDep, SessionDep
 from ertplan.service.routers.common import (
     RESPONSES,
@@ -16,7 +17,7 @@ from ertplan.service.routers.common import (
 )
 from ertplan.service.schemas import ObservationCreate, ObservationPublic, ObservationUpdate
 from ertplan.store import repositories as repo
-from ertplan.store.models import Observation, Patient
+from ertplan.store.models import Observation
 
 router = APIRouter(prefix="/observations", tags=["observations"], responses=RESPONSES)
 
@@ -25,9 +26,7 @@ router = APIRouter(prefix="/observations", tags=["observations"], responses=RESP
 def create_observation(body: ObservationCreate, clinician: Clinician, session: SessionDep,
                        now: NowDep) -> ObservationPublic:
     """Record an observation with its unit, date and source (physician, nurse or pharmacist)."""
-    repo.require_reference(session, model=Patient, record_id=body.patient_id, field="patient_id")
-    observation = repo.add_record(session, actor=clinician, now=now,
-                                  record=Observation(**body.model_dump()))
+    observation = actions.create_observation(session, actor=clinician, body=body, now=now)
     session.commit()
     return ObservationPublic.model_validate(observation)
 

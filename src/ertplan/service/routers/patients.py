@@ -7,6 +7,7 @@ import json
 from fastapi import APIRouter, Response, status
 
 from ertplan.core.serialize import to_data
+from ertplan.service import actions
 from ertplan.service.deps import CurrentUser, NowDep, Physician, PlannerDep, SessionDep
 from ertplan.service.routers.common import RESPONSES, Limit, Offset, RecordId, refuse_nulls
 from ertplan.service.schemas import PatientCreate, PatientPublic, PatientUpdate
@@ -23,8 +24,7 @@ REQUIRED = ("name", "birth_date", "sex", "gaucher_type", "pregnancy_status",
 def create_patient(body: PatientCreate, physician: Physician, session: SessionDep,
                    now: NowDep) -> PatientPublic:
     """Register a patient (physician); a taken identifier is a 409."""
-    patient = repo.add_record(session, actor=physician, now=now,
-                              record=Patient(**body.model_dump(), created_at=now))
+    patient = actions.create_patient(session, actor=physician, body=body, now=now)
     session.commit()
     return PatientPublic.model_validate(patient)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from ertplan.service import actions
 from ertplan.service.deps import Clinician, CurrentUser, NowDep, SessionDep
 from ertplan.service.routers.common import (
     RESPONSES,
@@ -16,7 +17,7 @@ from ertplan.service.routers.common import (
 )
 from ertplan.service.schemas import WeightCreate, WeightPublic, WeightUpdate
 from ertplan.store import repositories as repo
-from ertplan.store.models import Patient, Weight
+from ertplan.store.models import Weight
 
 router = APIRouter(prefix="/weights", tags=["weights"], responses=RESPONSES)
 
@@ -25,9 +26,7 @@ router = APIRouter(prefix="/weights", tags=["weights"], responses=RESPONSES)
 def create_weight(body: WeightCreate, clinician: Clinician, session: SessionDep,
                   now: NowDep) -> WeightPublic:
     """Record a weight (physician, nurse or pharmacist)."""
-    repo.require_reference(session, model=Patient, record_id=body.patient_id, field="patient_id")
-    weight = repo.add_record(session, actor=clinician, now=now,
-                             record=Weight(**body.model_dump()))
+    weight = actions.create_weight(session, actor=clinician, body=body, now=now)
     session.commit()
     return WeightPublic.model_validate(weight)
 
