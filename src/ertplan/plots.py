@@ -86,16 +86,22 @@ def _draw(axes: Any, trend: Trend, goals: list[GoalAssessment],
     values = [o.value for o in trend.observations]
     axes.plot(days, values, "o", color="tab:blue", label="observed")
     if trend.fit is not None:
-        first, last = days[0], max(days[-1], assessment.assessed_on)
+        # solid over the observations; dashed only as far as the assessment day or the day the
+        # fit projects a goal met: a straight line carried on to a goal's due date years away
+        # would draw values no patient reaches (the goal's due date keeps its own marker)
+        first, observed = days[0], days[-1]
+        last = max(observed, assessment.assessed_on)
         for goal in goals:
             if goal.projection is not None and goal.projection.projected_on is not None:
                 last = max(last, goal.projection.projected_on)
-            if goal.due_on is not None:
-                last = max(last, goal.due_on)
-        span = (last - first).days
-        grid = [first + timedelta(days=span * step / 100) for step in range(101)]
-        axes.plot(grid, [trend.fit.value_on(day) for day in grid], "-", color="tab:blue",
-                  alpha=0.6, label="fitted trend")
+        for start, end, style, label in ((first, observed, "-", "fitted trend"),
+                                         (observed, last, "--", "projection of the trend")):
+            if end <= start:
+                continue
+            span = (end - start).days
+            grid = [start + timedelta(days=span * step / 50) for step in range(51)]
+            axes.plot(grid, [trend.fit.value_on(day) for day in grid], style, color="tab:blue",
+                      alpha=0.6, label=label)
     top = max(values) * 1.3 if max(values) > 0 else 1.0
     for goal in goals:
         assert goal.target_value is not None
