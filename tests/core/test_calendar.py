@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
@@ -177,6 +178,17 @@ def test_23kg_at_2_5u_per_kg_three_times_weekly_lists_regimens_with_less_waste(
                for e in calendar.regimen_equivalents)
     # information only: the calendar itself keeps the order
     assert {i.units for i in calendar.infusions} == {57.5}
+
+
+def test_a_calendar_is_the_same_frozen_record_its_generated_init_would_build(
+        imiglucerase: Monograph) -> None:
+    calendar = plan(imiglucerase, 45, 60)
+    fields = {field.name: getattr(calendar, field.name)
+              for field in dataclasses.fields(calendar)}
+    assert TreatmentCalendar(**fields) == calendar
+    assert repr(TreatmentCalendar(**fields)) == repr(calendar)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        calendar.waste_total_units = 0  # type: ignore[misc]
 
 
 def test_a_calendar_whose_every_day_is_skipped_has_no_infusion_and_says_so(
