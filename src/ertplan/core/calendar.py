@@ -1226,21 +1226,23 @@ def _window_bound(infos: Sequence[_KindInfo], tolerance: int) -> tuple[int, int,
         reach = {total + deviation for total in reach for deviation in info[0]}
         if len(reach) > _BOUND_SUMS:
             return 0, 0, None
-    least_excess = min(max(0, abs(total) - tolerance) for total in reach)
+    least_excess = max(0, min(map(abs, reach)) - tolerance)
     lean: dict[int, tuple[int, int, tuple[int, ...]]] = {0: (0, 0, ())}
     for info in infos:
         following: dict[int, tuple[int, int, tuple[int, ...]]] = {}
         for total, (change, vials, choices) in lean.items():
             for deviation, own_change, own_vials, choice in info[1]:
                 reached = total + deviation
-                value = (change + own_change, vials + own_vials, (*choices, choice))
+                more_change, more_vials = change + own_change, vials + own_vials
                 known = following.get(reached)
-                if known is None or value[:2] < known[:2]:
-                    following[reached] = value
+                # the least (change, vials) at each total; the first found of equals stays
+                if known is None or more_change < known[0] or (
+                        more_change == known[0] and more_vials < known[1]):
+                    following[reached] = (more_change, more_vials, (*choices, choice))
         lean = following
         if len(lean) > _BOUND_SUMS:
             return least_excess, 0, None
-    least = min(abs(total) for total in lean)
+    least = min(map(abs, lean))
     change, vials, choices = min((lean[total] for total in lean if abs(total) == least),
                                  key=lambda v: v[:2])
     # repeated window after window, any order of a window's choices keeps every window's total;
