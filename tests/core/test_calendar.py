@@ -18,6 +18,7 @@ from ertplan.core.calendar import (
     RoundingProblem,
     TreatmentCalendar,
     WeightChange,
+    _field_bits,
     candidates_for,
     infusion_dates,
     lower_bound,
@@ -27,6 +28,7 @@ from ertplan.core.calendar import (
     solve,
     solve_exhaustively,
 )
+from ertplan.core.calendar import _solve_adjacent as solve_adjacent
 from ertplan.core.calendar import _solve_two_choices as solve_two_choices
 from ertplan.core.dosing import Frequency, every, times_per_week
 from ertplan.core.errors import InputError
@@ -427,6 +429,49 @@ def test_two_choices_all_along_reach_the_exhaustive_optimum(problem: RoundingPro
     choices, proven = solve(problem)
     assert proven
     assert objective(problem, choices) == best
+
+
+@st.composite
+def adjacent_window_problems(draw: st.DrawFn) -> RoundingProblem:
+    """The same choices at every infusion (one to five: whole-vial amounts and maybe the exact
+    dose) and windows of two consecutive infusions with one tolerance (every 2 weeks)."""
+    count = draw(st.integers(min_value=2, max_value=8))
+    dose_mu = draw(st.integers(min_value=100_000, max_value=3_000_000))
+    step = dose_mu // 40
+    offsets = draw(st.lists(st.sampled_from([-4, -3, -2, -1, 1, 2, 3, 4]), max_size=4,
+                            unique=True))
+    vial_counts = draw(st.lists(st.sampled_from([1, 2, 5]), min_size=len(offsets),
+                                max_size=len(offsets)))
+    choices = [Candidate(dose_mu + step * offset, (VialCount(200, vials),), 0, True, vials)
+               for offset, vials in zip(offsets, vial_counts, strict=True)]
+    if not choices or draw(st.booleans()):
+        waste = draw(st.sampled_from([step, 3 * step]))
+        choices.append(Candidate(dose_mu, (VialCount(200, 3),), waste, False, 3))
+    windows = tuple((index, index + 1) for index in range(count - 1))
+    tolerance = round(2 * dose_mu * draw(st.sampled_from([0, 1, 2, 5])) / 100)
+    return RoundingProblem(
+        prescribed_mu=(dose_mu,) * count, candidates=(tuple(choices),) * count,
+        windows=windows, window_tolerance_mu=(tolerance,) * len(windows),
+        fixed=(None,) * count)
+
+
+@settings(max_examples=200)
+@given(adjacent_window_problems())
+def test_windows_of_two_infusions_reach_the_exhaustive_optimum(
+        problem: RoundingProblem) -> None:
+    choices, proven = solve(problem)
+    assert proven
+    best = solve_exhaustively(problem)
+    assert objective(problem, choices) == objective(problem, best)
+    # the programme over the last choice (where the bound does not settle it) takes, among
+    # equally good calendars, the first in the choices' order, as the exhaustive search keeps
+    shift = _field_bits(problem)
+    pair = problem.candidates[0]
+    deltas = [c.given_mu - problem.prescribed_mu[0] for c in pair]
+    own = [(c.waste_mu << (3 * shift)) + (abs(d) << shift) + c.vial_count
+           for c, d in zip(pair, deltas, strict=True)]
+    assert solve_adjacent(deltas, own, len(problem.candidates), problem.window_tolerance_mu[0],
+                          shift) == best
 
 
 @pytest.mark.parametrize("dose_units", [588, 871, 1344])

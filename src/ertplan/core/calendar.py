@@ -582,6 +582,10 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
                                         problem.window_tolerance_mu[0])
             if paired is not None:
                 return paired, True
+        if sliding == 2:
+            # windows of two consecutive infusions (every 2 weeks) with more choices
+            return _solve_adjacent(deltas[0], own_costs[0], count,
+                                   problem.window_tolerance_mu[0], shift), True
     closing: list[list[tuple[int, int]]] = [[] for _ in range(count)]
     keep = [index + 1 for index in range(count)]
     for (first, last), tolerance in zip(problem.windows, problem.window_tolerance_mu,
@@ -960,6 +964,60 @@ def _solve_on_arrays(problem: RoundingProblem, deltas: Sequence[list[int]], keep
             assert isinstance(pointers, np.ndarray)
             state, choice = int(pointers[state]) * kept + state // width, state % width
         picked[index] = options[index][choice]
+    return tuple(picked)
+
+
+def _solve_adjacent(row: Sequence[int], own: Sequence[int], count: int, tolerance: int,
+                    shift: int) -> tuple[int, ...]:
+    """The exact optimum where every infusion has the same choices (deviations `row`, packed
+    own costs `own`) and the windows are every two consecutive infusions, with one tolerance.
+
+    Backwards, ``rest[c]`` is the least cost of the infusions after one that takes `c` (their
+    own costs and the windows from it on); its relative values recur after a few infusions, so
+    the rest of the calendar repeats them. Forwards, each infusion takes the first choice (in
+    the listed order) that keeps the optimum.
+    """
+    width = len(row)
+    excess_shift, within_shift = 4 * shift, 2 * shift
+    # the window of choices (c, q) and q's own cost
+    pair = [[own[q] + (max(0, abs(row[c] + row[q]) - tolerance) << excess_shift)
+             + (abs(row[c] + row[q]) << within_shift) for q in range(width)]
+            for c in range(width)]
+    choices = range(width)
+    rests: list[tuple[int, ...]] = [(0,) * width]  # from the last infusion back
+    seen = {rests[0]: 0}
+    repeat_from, period = 0, 0
+    while len(rests) < count:
+        later = rests[-1]
+        totals = [min(map(int.__add__, pair_row, later)) for pair_row in pair]
+        least = min(totals)
+        relative = tuple(value - least for value in totals)
+        earlier = seen.get(relative)
+        if earlier is not None:
+            repeat_from, period = earlier, len(rests) - earlier
+            break
+        seen[relative] = len(rests)
+        rests.append(relative)
+
+    def rest_after(index: int) -> tuple[int, ...]:
+        back = count - 1 - index
+        if back < len(rests):
+            return rests[back]
+        return rests[repeat_from + (back - repeat_from) % period]
+
+    first_rest = rest_after(0)
+    choice = min(choices, key=lambda c: own[c] + first_rest[c])
+    picked = [choice]
+    following: dict[tuple[int, int], int] = {}
+    for index in range(1, count):
+        rest = rest_after(index)
+        key = (choice, id(rest))
+        known = following.get(key)
+        if known is None:
+            pair_row = pair[choice]
+            known = following[key] = min(choices, key=lambda q: pair_row[q] + rest[q])
+        choice = known
+        picked.append(choice)
     return tuple(picked)
 
 
