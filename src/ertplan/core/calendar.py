@@ -1062,20 +1062,31 @@ def _solve_two_choices(cands: Sequence[Candidate], row: Sequence[int], count: in
                                      within_weight, own_first, never)
     import numpy as np
 
-    states = 1 << (length - 1)
     oldest = length - 2  # the bit of the oldest held choice
-    state = np.arange(states, dtype=np.int64)
-    ones = np.zeros(states, dtype=np.int64)
+    every_state = np.arange(1 << (length - 1), dtype=np.int64)
+    every_ones = np.zeros(len(every_state), dtype=np.int64)
     for bit in range(length - 1):
-        ones += (state >> bit) & 1
+        every_ones += (every_state >> bit) & 1
+    # a window holds a state's choices and one more, so a state holding fewer than the least
+    # allowed count less one, or more than the most, closes no window at its least excess:
+    # only the others are kept (their order, so ties fall as over every state)
+    allowed = [m for m in range(length + 1) if excess[m] == least_excess]
+    kept = (every_ones >= allowed[0] - 1) & (every_ones <= allowed[-1])
+    state = every_state[kept]
+    ones = every_ones[kept]
+    position = np.full(len(every_state), len(state), dtype=np.int64)  # the last: no state
+    position[state] = np.arange(len(state), dtype=np.int64)
     window_cost = np.array([within[m] * within_weight if excess[m] == least_excess else never
                             for m in range(length + 1)], dtype=np.int64)
     newest_cost = (state & 1) * own_first
     # a new state drops the oldest held choice (0 or 1): from which predecessor, at what cost
-    from_zero, from_one = state >> 1, (state >> 1) | (1 << oldest)
+    from_zero = position[state >> 1]
+    from_one = position[(state >> 1) | (1 << oldest)]
     add_zero = window_cost[ones] + newest_cost
     add_one = window_cost[ones + 1] + newest_cost
-    cost = ones * own_first  # the first length - 1 infusions, every way: no window closed yet
+    # the first length - 1 infusions, every way: no window closed yet (and one more entry at
+    # `never` that the states not kept point at)
+    cost = np.append(ones * own_first, never)
     pointers: list[Any] = []
     seen: dict[bytes, int] = {}
     relative_at: list[Any] = []
@@ -1084,10 +1095,10 @@ def _solve_two_choices(cands: Sequence[Candidate], row: Sequence[int], count: in
         with_zero = cost[from_zero] + add_zero
         with_one = cost[from_one] + add_one
         took_one = with_one < with_zero
-        cost = np.minimum(np.where(took_one, with_one, with_zero), never)
+        cost = np.append(np.minimum(np.where(took_one, with_one, with_zero), never), never)
         pointers.append(took_one)
         lowest = cost.min()
-        relative = np.where(cost >= never, never, cost - lowest)
+        relative = np.where(cost >= never, never, cost - lowest)[:-1]
         key = relative.tobytes()
         earlier = seen.get(key)
         relative_at.append(relative)
@@ -1101,11 +1112,11 @@ def _solve_two_choices(cands: Sequence[Candidate], row: Sequence[int], count: in
             pointers.append(pointers[len(pointers) - period])
             relative_at.append(relative_at[len(relative_at) - period])
         break
-    held = int(np.argmin(relative_at[-1]))
+    held = int(state[int(np.argmin(relative_at[-1]))])
     picked = [0] * count
     for index in range(count - 1, length - 2, -1):
         picked[index] = 0 if held & 1 else 1
-        dropped = int(pointers[index - length + 1][held])
+        dropped = int(pointers[index - length + 1][int(position[held])])
         held = (dropped << oldest) | (held >> 1)
     for index in range(length - 1):
         picked[index] = 0 if (held >> (oldest - index)) & 1 else 1
