@@ -327,8 +327,7 @@ class _Schedule:
     windows: tuple[tuple[int, int], ...]
     window_lengths: frozenset[int]
     shortest_gap_days: int | None
-    window_first_dates: tuple[date, ...]
-    window_last_dates: tuple[date, ...]
+    window_dates: tuple[tuple[date, date], ...]  # each window's first and last day
     sliding_length: int | None  # L where the windows are every run of L consecutive infusions
 
 
@@ -347,8 +346,7 @@ def _schedule(start: date, end: date, every_days: int | None, weekdays: tuple[in
     return _Schedule(scheduled=tuple(scheduled), missed=tuple(missed), dates=dates,
                      windows=windows, window_lengths=lengths,
                      shortest_gap_days=min(gaps) if gaps else None,
-                     window_first_dates=tuple(dates[first] for first, _ in windows),
-                     window_last_dates=tuple(dates[last] for _, last in windows),
+                     window_dates=tuple((dates[first], dates[last]) for first, last in windows),
                      sliding_length=sliding)
 
 
@@ -1556,9 +1554,17 @@ def _assemble(
             candidate.waste_mu / _MILLI, rounding)
     # tuple.__new__ builds the named tuples without their Python-level __new__ (half the time)
     new = tuple.__new__
-    infusions = [new(PlannedInfusion, (day, shifted_from, weight, *known, stock_flag))
-                 for (day, shifted_from), weight, known, stock_flag in zip(
-                     dates, weights, map(reported.__getitem__, keys), from_stock, strict=True)]
+    if one_dose and weights.count(weights[0]) == count and from_stock.count(from_stock[0]) == count:
+        # one weight and one stock flag too: each choice's record but for its dates, once
+        tails = {key: (weights[0], *known, from_stock[0]) for key, known in reported.items()}
+        infusions = [new(PlannedInfusion, day_and_shift + tail)
+                     for day_and_shift, tail in zip(dates, map(tails.__getitem__, keys),
+                                                    strict=True)]
+    else:
+        infusions = [new(PlannedInfusion, (day, shifted_from, weight, *known, stock_flag))
+                     for (day, shifted_from), weight, known, stock_flag in zip(
+                         dates, weights, map(reported.__getitem__, keys), from_stock,
+                         strict=True)]
     given_before = list(itertools.accumulate(map(_GIVEN_MU, picked), initial=0))
     # likewise a window's report, but for its dates, depends on a few sums that recur all year
     length = schedule.sliding_length
@@ -1577,12 +1583,13 @@ def _assemble(
         gap + 1, wanted / _MILLI, given / _MILLI, (given - wanted) / _MILLI,
         100 * (given - wanted) / wanted, abs(given - wanted) <= tolerance)
         for gap, given, wanted, tolerance in dict.fromkeys(spans)}
-    window_reports = [new(CalendarWindow, (first, last, *summed[span]))
-                      for first, last, span in zip(schedule.window_first_dates,
-                                                   schedule.window_last_dates, spans, strict=True)]
+    window_reports = [new(CalendarWindow, days + summed[span])
+                      for days, span in zip(schedule.window_dates, spans, strict=True)]
 
     # totals over the few distinct choices, each with how often it was picked
-    tally: Counter[object] = Counter(keys if one_dose else map(id, picked))
+    # (one dose: the few distinct choices counted in the list itself)
+    tally: Mapping[object, int] = ({key: keys.count(key) for key in first_with} if one_dose
+                                   else Counter(map(id, picked)))
     distinct: dict[object, Candidate] = (
         {key: picked[index] for key, index in first_with.items()} if one_dose else
         dict(zip(map(id, picked), picked, strict=True)))
@@ -1596,10 +1603,13 @@ def _assemble(
             vial_totals[vial.units] = vial_totals.get(vial.units, 0) + vial.count * times
     covers = {dose_mu: _plain_cover(dose_mu, sizes)
               for dose_mu in (prescribed[:1] if one_dose else set(prescribed))}
-    baseline_waste = {dose_mu: max(0, cover.total_units * _MILLI - dose_mu)
-                      for dose_mu, cover in covers.items()}
-    baseline_waste_mu = (baseline_waste[prescribed[0]] * count if one_dose else
-                         sum(map(baseline_waste.__getitem__, prescribed)))
+    if one_dose:
+        baseline_waste_mu = max(0, covers[prescribed[0]].total_units * _MILLI
+                                - prescribed[0]) * count
+    else:
+        baseline_waste = {dose_mu: max(0, cover.total_units * _MILLI - dose_mu)
+                          for dose_mu, cover in covers.items()}
+        baseline_waste_mu = sum(map(baseline_waste.__getitem__, prescribed))
     if any(known[6] != "whole-vials" for known in reported.values()) or not all(
             figures[5] for figures in summed.values()):  # else nothing to say
         alerts = alerts + _rounding_alerts(monograph, infusions, window_reports,
@@ -1685,7 +1695,13 @@ def _units(milli_units: int) -> float:
 
 
 def _counts(counts: Mapping[int, int]) -> tuple[VialCount, ...]:
-    return tuple(VialCount(size, counts[size]) for size in sorted(counts, reverse=True))
+    return _vial_counts(tuple(sorted(counts.items(), reverse=True)))
+
+
+@lru_cache(maxsize=4096)
+def _vial_counts(sizes_and_counts: tuple[tuple[int, int], ...]) -> tuple[VialCount, ...]:
+    """Vial counts, largest size first, shared between calendars (they are immutable)."""
+    return tuple(VialCount(size, count) for size, count in sizes_and_counts)
 
 
 def _rounding_alerts(
