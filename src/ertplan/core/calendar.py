@@ -1061,10 +1061,7 @@ def _solve_two_choices(cands: Sequence[Candidate], row: Sequence[int], count: in
     import numpy as np
 
     oldest = length - 2  # the bit of the oldest held choice
-    every_state = np.arange(1 << (length - 1), dtype=np.int64)
-    every_ones = np.zeros(len(every_state), dtype=np.int64)
-    for bit in range(length - 1):
-        every_ones += (every_state >> bit) & 1
+    every_state, every_ones = _held_states(length)
     # a window holds a state's choices and one more, so a state holding fewer than the least
     # allowed count less one, or more than the most, closes no window at its least excess:
     # only the others are kept (their order, so ties fall as over every state)
@@ -1082,43 +1079,68 @@ def _solve_two_choices(cands: Sequence[Candidate], row: Sequence[int], count: in
     from_one = position[(state >> 1) | (1 << oldest)]
     add_zero = window_cost[ones] + newest_cost
     add_one = window_cost[ones + 1] + newest_cost
-    # the first length - 1 infusions, every way: no window closed yet (and one more entry at
-    # `never` that the states not kept point at)
-    cost = np.append(ones * own_first, never)
+    # the first length - 1 infusions, every way: no window closed yet; one more entry, always
+    # `never`, is what the states not kept point at
+    kept_count = len(state)
+    cost = np.empty(kept_count + 1, dtype=np.int64)
+    cost[:kept_count] = ones * own_first
+    cost[kept_count] = never
     pointers: list[Any] = []
     seen: dict[bytes, int] = {}
     relative_at: list[Any] = []
-    step = length - 1
-    while step < count:
-        with_zero = cost[from_zero] + add_zero
-        with_one = cost[from_one] + add_one
+    steps = count - length + 1  # one per infusion that closes a window
+    repeat_from, period = steps, 1
+    while len(pointers) < steps:
+        with_zero = cost.take(from_zero)
+        with_zero += add_zero
+        with_one = cost.take(from_one)
+        with_one += add_one
         took_one = with_one < with_zero
-        cost = np.append(np.minimum(np.where(took_one, with_one, with_zero), never), never)
+        reached = cost[:kept_count]  # the new costs go where the old ones were read from
+        np.minimum(with_zero, with_one, out=reached)
+        np.minimum(reached, never, out=reached)
         pointers.append(took_one)
-        lowest = cost.min()
-        relative = np.where(cost >= never, never, cost - lowest)[:-1]
+        relative = reached - reached.min()
+        relative[reached >= never] = never
         key = relative.tobytes()
         earlier = seen.get(key)
         relative_at.append(relative)
-        if earlier is None:
-            seen[key] = len(pointers) - 1
-            step += 1
-            continue
-        # every step is alike, so from here the steps repeat those since `earlier`
-        period = len(pointers) - 1 - earlier
-        while len(pointers) < count - length + 1:
-            pointers.append(pointers[len(pointers) - period])
-            relative_at.append(relative_at[len(relative_at) - period])
-        break
-    held = int(state[int(np.argmin(relative_at[-1]))])
+        if earlier is not None:
+            # every step is alike, so from here the steps repeat those after `earlier`
+            repeat_from, period = earlier + 1, len(pointers) - 1 - earlier
+            break
+        seen[key] = len(pointers) - 1
+
+    # the steps after `repeat_from` are kept once: step k's are at repeat_from + (k -
+    # repeat_from) % period
+    last = steps - 1 if steps - 1 < repeat_from else (
+        repeat_from + (steps - 1 - repeat_from) % period)
+    held = int(state[int(np.argmin(relative_at[last]))])
+    where = position.tolist()
     picked = [0] * count
     for index in range(count - 1, length - 2, -1):
         picked[index] = 0 if held & 1 else 1
-        dropped = int(pointers[index - length + 1][int(position[held])])
+        step = index - length + 1
+        if step >= repeat_from:
+            step = repeat_from + (step - repeat_from) % period
+        dropped = int(pointers[step].item(where[held]))
         held = (dropped << oldest) | (held >> 1)
     for index in range(length - 1):
         picked[index] = 0 if (held >> (oldest - index)) & 1 else 1
     return tuple(picked)
+
+
+@lru_cache(maxsize=8)
+def _held_states(length: int) -> tuple[Any, Any]:
+    """Every state of `length` - 1 held choices (as bits) and how many of them are set."""
+    import numpy as np
+
+    every_state = np.arange(1 << (length - 1), dtype=np.int64)
+    every_ones = np.zeros(len(every_state), dtype=np.int64)
+    for bit in range(length - 1):
+        every_ones += (every_state >> bit) & 1
+    every_state.flags.writeable = every_ones.flags.writeable = False  # shared: read only
+    return every_state, every_ones
 
 
 # up to this many held choices (2 ** bits states) the two-choice programme runs on lists
