@@ -800,12 +800,15 @@ def _packed_cost(problem: RoundingProblem, choices: Sequence[int], deltas: Seque
     if sliding is not None:
         row, own = deltas[0], own_costs[0]
         before = list(itertools.accumulate(map(row.__getitem__, choices), initial=0))
-        deviations = [abs(later - earlier)
-                      for earlier, later in zip(before[:-sliding], before[sliding:], strict=True)]
+        deviations: list[int] = list(map(abs, map(operator.sub, before[sliding:],
+                                                  before[:-sliding])))
         tolerance = problem.window_tolerance_mu[0]
-        excess = sum(deviation - tolerance for deviation in deviations if deviation > tolerance)
+        within = sum(deviations)
+        # the excess over the tolerance: all of each deviation but what lies within it
+        inside: int = sum(map(min, deviations, itertools.repeat(tolerance)))
+        excess = within - inside
         return (sum(map(own.__getitem__, choices)) + (excess << (4 * shift))
-                + (sum(deviations) << (2 * shift)))
+                + (within << (2 * shift)))
     total = sum(own_costs[index][choice] for index, choice in enumerate(choices))
     before = list(itertools.accumulate(
         (deltas[index][choice] for index, choice in enumerate(choices)), initial=0))
@@ -1591,22 +1594,27 @@ def _assemble(
     # likewise a window's report, but for its dates, depends on a few sums that recur all year
     length = schedule.sliding_length
     spans: list[tuple[int, int, int, int]]
+    summed: dict[object, tuple[int, float, float, float, float, bool]]
     if one_dose and length is not None:  # one length, one prescribed total, one tolerance
         wanted, tolerance = length * prescribed[0], problem.window_tolerance_mu[0]
-        spans = [(length - 1, given, wanted, tolerance) for given in map(
-            operator.sub, given_before[length:], given_before[:-length])]
+        givens = list(map(operator.sub, given_before[length:], given_before[:-length]))
+        summed = {given: (length, wanted / _MILLI, given / _MILLI, (given - wanted) / _MILLI,
+                          100 * (given - wanted) / wanted, abs(given - wanted) <= tolerance)
+                  for given in dict.fromkeys(givens)}
+        window_reports = [new(CalendarWindow, days + figures) for days, figures in zip(
+            schedule.window_dates, map(summed.__getitem__, givens), strict=True)]
     else:
         wanted_before = list(itertools.accumulate(prescribed, initial=0))
         spans = [(last - first, given_before[last + 1] - given_before[first],
                   wanted_before[last + 1] - wanted_before[first], tolerance)
                  for (first, last), tolerance in zip(windows, problem.window_tolerance_mu,
                                                      strict=True)]
-    summed = {(gap, given, wanted, tolerance): (
-        gap + 1, wanted / _MILLI, given / _MILLI, (given - wanted) / _MILLI,
-        100 * (given - wanted) / wanted, abs(given - wanted) <= tolerance)
-        for gap, given, wanted, tolerance in dict.fromkeys(spans)}
-    window_reports = [new(CalendarWindow, days + summed[span])
-                      for days, span in zip(schedule.window_dates, spans, strict=True)]
+        summed = {(gap, given, wanted, tolerance): (
+            gap + 1, wanted / _MILLI, given / _MILLI, (given - wanted) / _MILLI,
+            100 * (given - wanted) / wanted, abs(given - wanted) <= tolerance)
+            for gap, given, wanted, tolerance in dict.fromkeys(spans)}
+        window_reports = [new(CalendarWindow, days + summed[span])
+                          for days, span in zip(schedule.window_dates, spans, strict=True)]
 
     # totals over the few distinct choices, each with how often it was picked
     # (one dose: the few distinct choices counted in the list itself)
