@@ -536,6 +536,9 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
     uniform_kind = (problem.candidates.count(problem.candidates[0]) == count
                     and problem.prescribed_mu.count(problem.prescribed_mu[0]) == count
                     and problem.fixed.count(None) == count)  # one dose all year: one kind
+    if shortcuts and (len(problem.candidates[0]) == 1 if uniform_kind else
+                      all(len(cands) == 1 for cands in problem.candidates)):
+        return (0,) * count, True  # one way to give each infusion: nothing to choose
     sliding = _sliding_window_length(problem) if shortcuts and uniform_kind else None
     shift = _field_bits(problem, sliding)
     # per infusion: each choice's deviation; its own cost, waste (field 3), |change| (field 1) and
