@@ -407,29 +407,30 @@ def _unlimited_candidates(
     # the whole-vial totals from the first at or above `low` while within `high`, read off the
     # table of totals (grown past `high` first)
     _next_whole(math.floor(high / _MILLI) + 1, vial_sizes)
-    totals, combinations = _WHOLE_TOTALS[vial_sizes]
+    totals, combinations, vial_counts = _WHOLE_TOTALS[vial_sizes]
     wholes: list[Candidate] = []
     index = bisect.bisect_left(totals, max(1, math.ceil(low / _MILLI)))
     while totals[index] * _MILLI <= high:
-        combination = combinations[index]
-        wholes.append(Candidate(totals[index] * _MILLI, combination.vials, 0, True,
-                                combination.vial_count))
+        wholes.append(Candidate(totals[index] * _MILLI, combinations[index].vials, 0, True,
+                                vial_counts[index]))
         index += 1
     wholes.sort(key=lambda c: (abs(c.given_mu - dose_mu), -c.given_mu))
-    exact = _next_whole(-(-dose_mu // _MILLI), vial_sizes)
-    waste = exact.total_units * _MILLI - dose_mu
+    # the exact dose from the vials plain rounding up opens (the table reaches past it)
+    exact = bisect.bisect_left(totals, -(-dose_mu // _MILLI))
+    waste = totals[exact] * _MILLI - dose_mu
     if waste == 0:
         if any(c.given_mu == dose_mu for c in wholes):
             return tuple(wholes)  # the dose is itself a whole-vial amount
-        return (Candidate(dose_mu, exact.vials, 0, True, exact.vial_count),)
-    return (*wholes, Candidate(dose_mu, exact.vials, waste, False, exact.vial_count))
+        return (Candidate(dose_mu, combinations[exact].vials, 0, True, vial_counts[exact]),)
+    return (*wholes, Candidate(dose_mu, combinations[exact].vials, waste, False,
+                               vial_counts[exact]))
 
 
 _GIVEN_MU = operator.attrgetter("given_mu")
 
 # per set of vial sizes, every whole-vial total from the smallest up (as far as asked), with
 # its fewest-vial combination: shared by every patient of a population
-_WHOLE_TOTALS: dict[tuple[int, ...], tuple[list[int], list[VialCombination]]] = {}
+_WHOLE_TOTALS: dict[tuple[int, ...], tuple[list[int], list[VialCombination], list[int]]] = {}
 
 
 def _next_whole(units: int, vial_sizes: tuple[int, ...]) -> VialCombination:
@@ -439,11 +440,12 @@ def _next_whole(units: int, vial_sizes: tuple[int, ...]) -> VialCombination:
     up to `units`: :func:`cover_dose` of `units` and of the total it reaches give the same
     vials. The totals are listed once, in order, and looked up by bisection.
     """
-    totals, combinations = _WHOLE_TOTALS.setdefault(vial_sizes, ([], []))
+    totals, combinations, vial_counts = _WHOLE_TOTALS.setdefault(vial_sizes, ([], [], []))
     while not totals or totals[-1] < units:
         combination = cover_dose(totals[-1] + 1 if totals else 1, vial_sizes)
         totals.append(combination.total_units)
         combinations.append(combination)
+        vial_counts.append(combination.vial_count)
     return combinations[bisect.bisect_left(totals, units)]
 
 
