@@ -3,7 +3,8 @@
 Three measurements, all in this one process so that machine load hits them alike:
 
 1. a population of 1-year calendars (``plan_calendar``, everything the CLI prints), by regimen;
-2. the planner alone (``solve``) on the same patients' rounding problems;
+2. the planner alone (``_solve``, without the memory that lets patients on the same dose and
+   schedule share one answer) on the same patients' rounding problems;
 3. small calendars (8 to 12 weeks, where trying every combination finishes): the planner against
    ``solve_exhaustively``, reported as a speed ratio after checking both reach the same optimum.
 
@@ -77,8 +78,10 @@ def plan_all(orders: list[CalendarOrder], monograph: Monograph) -> None:
 
 
 def solve_all(problems: list[RoundingProblem]) -> None:
+    # the planner itself, without the memory of one-dose problems (plan_calendar has just
+    # solved these very problems)
     for problem in problems:
-        planner.solve(problem)
+        planner._solve(problem)
 
 
 def seconds(work: Callable[[], object]) -> float:
@@ -115,7 +118,10 @@ def main() -> int:
     for name, (frequency, doses, share) in REGIMENS.items():
         count = max(1, round(arguments.patients * share))
         orders = population(count, rng, frequency, doses)
+        before = planner._solve_one_dose.cache_info()
         took = seconds(partial(plan_all, orders, monograph))
+        after = planner._solve_one_dose.cache_info()
+        shared = after.hits - before.hits
         total_seconds += took
         rates[name] = count / took
         if arguments.rates_only:
@@ -128,7 +134,8 @@ def main() -> int:
         planner_seconds += alone * count / len(problems)
         print(f"  {name:15} {count:6} patients  {count / took:9.0f} patients/s  "
               f"{took / count * 1e6:8.0f} us per calendar  (planner alone "
-              f"{alone / len(problems) * 1e6:7.0f} us; {proven}/{len(sample)} proven optimal)")
+              f"{alone / len(problems) * 1e6:7.0f} us; {proven}/{len(sample)} proven optimal; "
+              f"{shared} shared the dose of an earlier patient)")
     rate = rates["all"] = arguments.patients / total_seconds
     if arguments.rates_only:
         print(json.dumps(rates))

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ertplan.core import calendar as calendar_module
 from ertplan.core.calendar import (
     CALENDAR_ALERTS,
     CalendarOrder,
@@ -191,6 +192,18 @@ def test_a_calendar_is_the_same_frozen_record_its_generated_init_would_build(
     assert repr(TreatmentCalendar(**fields)) == repr(calendar)
     with pytest.raises(dataclasses.FrozenInstanceError):
         calendar.waste_total_units = 0  # type: ignore[misc]
+
+
+def test_patients_on_the_same_dose_and_schedule_share_one_answer(
+        imiglucerase: Monograph) -> None:
+    first = plan(imiglucerase, 45, 60)
+    hits = calendar_module._solve_one_dose.cache_info().hits
+    again = plan(imiglucerase, 45, 60)  # the same rounding problem: remembered, not re-solved
+    assert calendar_module._solve_one_dose.cache_info().hits == hits + 1
+    assert again == first
+    other = plan(imiglucerase, 46.1234, 60)  # another dose (no other test's): its own problem
+    assert calendar_module._solve_one_dose.cache_info().hits == hits + 1
+    assert other.infusions[0].prescribed_units == pytest.approx(2767.404)
 
 
 def test_a_calendar_whose_every_day_is_skipped_has_no_infusion_and_says_so(
@@ -429,6 +442,7 @@ def test_two_choices_all_along_reach_the_exhaustive_optimum(problem: RoundingPro
     choices, proven = solve(problem)
     assert proven
     assert objective(problem, choices) == best
+    assert calendar_module._solve(problem) == (choices, proven)  # the memory changes nothing
 
 
 @st.composite

@@ -533,6 +533,29 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
     operation. Above MAX_STATES states a step keeps the cheapest ones and the result is flagged.
     """
     count = len(problem.candidates)
+    if (shortcuts and count and problem.candidates.count(problem.candidates[0]) == count
+            and problem.prescribed_mu.count(problem.prescribed_mu[0]) == count
+            and problem.fixed.count(None) == count):
+        # one dose all along: the same problem for every patient on that dose and schedule
+        return _solve_one_dose(problem.candidates[0], problem.prescribed_mu[0], count,
+                               problem.windows, problem.window_tolerance_mu)
+    return _solve(problem, shortcuts=shortcuts)
+
+
+@lru_cache(maxsize=4096)
+def _solve_one_dose(candidates: tuple[Candidate, ...], dose_mu: int, count: int,
+                    windows: tuple[tuple[int, int], ...], tolerances: tuple[int, ...]
+                    ) -> tuple[tuple[int, ...], bool]:
+    """:func:`solve` of a calendar with one dose, once per distinct problem: a clinic's patients
+    on the same dose and schedule share it (the answer is an immutable tuple)."""
+    return _solve(RoundingProblem(prescribed_mu=(dose_mu,) * count,
+                                  candidates=(candidates,) * count, windows=windows,
+                                  window_tolerance_mu=tolerances, fixed=(None,) * count))
+
+
+def _solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[int, ...], bool]:
+    """:func:`solve` without the memory of one-dose problems."""
+    count = len(problem.candidates)
     if count == 0:
         return (), True
     uniform_kind = (problem.candidates.count(problem.candidates[0]) == count
