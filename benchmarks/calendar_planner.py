@@ -3,12 +3,14 @@
 Three measurements, all in this one process so that machine load hits them alike:
 
 1. a population of 1-year calendars (``plan_calendar``, everything the CLI prints), by regimen;
-2. the planner alone (``_solve``, without the memory that lets patients on the same dose and
-   schedule share one answer) on the same patients' rounding problems;
+2. the planner alone (``solve``; without the memory that lets patients on the same dose and
+   schedule share one answer, which is ``plan_calendar``'s) on the same patients' rounding
+   problems;
 3. small calendars (8 to 12 weeks, where trying every combination finishes): the planner against
    ``solve_exhaustively``, reported as a speed ratio after checking both reach the same optimum.
 
-    python benchmarks/calendar_planner.py [--patients 2000] [--seed 1] [--baseline OLD_CHECKOUT]
+    python benchmarks/calendar_planner.py [--patients 2000] [--seed 1] [--forget]
+                                          [--baseline OLD_CHECKOUT]
 
 With ``--baseline``, the same population is then planned by another checkout's ``src`` (e.g. a
 ``git worktree`` of main) in a child process of this run, and the speed-ups are printed as ratios.
@@ -58,6 +60,7 @@ def captured_problems(orders: list[CalendarOrder], monograph: Monograph) -> list
     """The rounding problems `plan_calendar` solves for `orders` (to time the planner alone)."""
     problems: list[RoundingProblem] = []
     original = planner.solve
+    getattr(planner, "_SHARED_ANSWERS", {}).clear()  # else remembered answers skip solve()
 
     def keep(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[int, ...], bool]:
         problems.append(problem)
@@ -72,16 +75,18 @@ def captured_problems(orders: list[CalendarOrder], monograph: Monograph) -> list
     return problems
 
 
-def plan_all(orders: list[CalendarOrder], monograph: Monograph) -> None:
+def plan_all(orders: list[CalendarOrder], monograph: Monograph, forget: bool = False) -> None:
+    memory = getattr(planner, "_SHARED_ANSWERS", None)  # a --baseline checkout may lack it
     for order in orders:
+        if forget and memory is not None:
+            memory.clear()  # every calendar solved from scratch
         plan_calendar(order, monograph)
 
 
 def solve_all(problems: list[RoundingProblem]) -> None:
-    # the planner itself, without the memory of one-dose problems (plan_calendar has just
-    # solved these very problems)
+    # the planner itself (the memory of shared answers is plan_calendar's)
     for problem in problems:
-        planner._solve(problem)
+        planner.solve(problem)
 
 
 def seconds(work: Callable[[], object]) -> float:
@@ -99,6 +104,9 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, default=None,
                         help="a checkout whose src/ plans the same population afterwards, in a "
                         "child process, for speed-up ratios")
+    parser.add_argument("--forget", action="store_true",
+                        help="clear the memory of solved one-dose problems before every "
+                        "patient, so that no patient shares an earlier patient's answer")
     parser.add_argument("--rates-only", action="store_true",
                         help="print only the patients/s by regimen as JSON (for --baseline)")
     arguments = parser.parse_args()
@@ -118,10 +126,12 @@ def main() -> int:
     for name, (frequency, doses, share) in REGIMENS.items():
         count = max(1, round(arguments.patients * share))
         orders = population(count, rng, frequency, doses)
-        before = planner._solve_one_dose.cache_info()
-        took = seconds(partial(plan_all, orders, monograph))
-        after = planner._solve_one_dose.cache_info()
-        shared = after.hits - before.hits
+        memory = getattr(planner, "_SHARED_ANSWERS", {})
+        before = len(memory)
+        took = seconds(partial(plan_all, orders, monograph, arguments.forget))
+        # each patient whose dose and schedule were new added one answer (none is dropped
+        # below 4,096 kept); with --forget none is shared
+        shared = 0 if arguments.forget else count - (len(memory) - before)
         total_seconds += took
         rates[name] = count / took
         if arguments.rates_only:
@@ -176,7 +186,8 @@ def print_speed_ups(rates: dict[str, float], arguments: argparse.Namespace) -> N
     source = (arguments.baseline / "src").resolve()
     child = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--patients", str(arguments.patients),
-         "--seed", str(arguments.seed), "--rates-only"],
+         "--seed", str(arguments.seed), "--rates-only",
+         *(["--forget"] if arguments.forget else [])],
         env={**os.environ, "PYTHONPATH": str(source)}, capture_output=True, text=True,
         check=True)
     baseline = json.loads(child.stdout.strip().splitlines()[-1])

@@ -197,12 +197,25 @@ def test_a_calendar_is_the_same_frozen_record_its_generated_init_would_build(
 def test_patients_on_the_same_dose_and_schedule_share_one_answer(
         imiglucerase: Monograph) -> None:
     first = plan(imiglucerase, 45, 60)
-    hits = calendar_module._solve_one_dose.cache_info().hits
-    again = plan(imiglucerase, 45, 60)  # the same rounding problem: remembered, not re-solved
-    assert calendar_module._solve_one_dose.cache_info().hits == hits + 1
+    kept = len(calendar_module._SHARED_ANSWERS)
+    solved: list[RoundingProblem] = []
+    original = calendar_module.solve
+
+    def counting(problem: RoundingProblem, *, shortcuts: bool = True
+                 ) -> tuple[tuple[int, ...], bool]:
+        solved.append(problem)
+        return original(problem, shortcuts=shortcuts)
+
+    calendar_module.solve = counting
+    try:
+        again = plan(imiglucerase, 45, 60)  # the same dose and schedule: remembered
+        assert not solved
+        other = plan(imiglucerase, 46.1234, 60)  # another dose (no other test's): solved
+        assert len(solved) == 1
+    finally:
+        calendar_module.solve = original
     assert again == first
-    other = plan(imiglucerase, 46.1234, 60)  # another dose (no other test's): its own problem
-    assert calendar_module._solve_one_dose.cache_info().hits == hits + 1
+    assert len(calendar_module._SHARED_ANSWERS) == kept + 1
     assert other.infusions[0].prescribed_units == pytest.approx(2767.404)
 
 
@@ -442,7 +455,6 @@ def test_two_choices_all_along_reach_the_exhaustive_optimum(problem: RoundingPro
     choices, proven = solve(problem)
     assert proven
     assert objective(problem, choices) == best
-    assert calendar_module._solve(problem) == (choices, proven)  # the memory changes nothing
 
 
 @st.composite

@@ -533,29 +533,6 @@ def solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[in
     operation. Above MAX_STATES states a step keeps the cheapest ones and the result is flagged.
     """
     count = len(problem.candidates)
-    if (shortcuts and count and problem.candidates.count(problem.candidates[0]) == count
-            and problem.prescribed_mu.count(problem.prescribed_mu[0]) == count
-            and problem.fixed.count(None) == count):
-        # one dose all along: the same problem for every patient on that dose and schedule
-        return _solve_one_dose(problem.candidates[0], problem.prescribed_mu[0], count,
-                               problem.windows, problem.window_tolerance_mu)
-    return _solve(problem, shortcuts=shortcuts)
-
-
-@lru_cache(maxsize=4096)
-def _solve_one_dose(candidates: tuple[Candidate, ...], dose_mu: int, count: int,
-                    windows: tuple[tuple[int, int], ...], tolerances: tuple[int, ...]
-                    ) -> tuple[tuple[int, ...], bool]:
-    """:func:`solve` of a calendar with one dose, once per distinct problem: a clinic's patients
-    on the same dose and schedule share it (the answer is an immutable tuple)."""
-    return _solve(RoundingProblem(prescribed_mu=(dose_mu,) * count,
-                                  candidates=(candidates,) * count, windows=windows,
-                                  window_tolerance_mu=tolerances, fixed=(None,) * count))
-
-
-def _solve(problem: RoundingProblem, *, shortcuts: bool = True) -> tuple[tuple[int, ...], bool]:
-    """:func:`solve` without the memory of one-dose problems."""
-    count = len(problem.candidates)
     if count == 0:
         return (), True
     uniform_kind = (problem.candidates.count(problem.candidates[0]) == count
@@ -1496,7 +1473,17 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
     count = len(dates)
     sizes_at: list[tuple[int, ...]] = [sizes] * count
     problem = problem_for((), [None] * count, sizes_at)
-    choices, proven = solve(problem)
+    if changes or stock is not None:
+        choices, proven = solve(problem)
+    else:
+        # one dose all along: patients on the same dose and schedule share one answer
+        shared_key = (problem.prescribed_mu[0] if count else 0, sizes, infusion_tolerance,
+                      window_tolerance, order.start, order.end, every_days, weekdays,
+                      order.skip, monograph.exposure_window.days)
+        shared = _SHARED_ANSWERS.get(shared_key)
+        if shared is None:
+            shared = _remember(shared_key, solve(problem))
+        choices, proven = shared
     for level, change in enumerate(changes, start=1):
         before = sum(1 for day in dates if day < change.on)
         problem = problem_for(changes[:level], [*choices[:before], *[None] * (count - before)],
@@ -1550,6 +1537,20 @@ def plan_calendar(order: CalendarOrder, monograph: Monograph) -> TreatmentCalend
         sizes=sizes, stock=stock, from_stock=from_stock, runs_out=runs_out, proven=proven,
         weekdays=weekdays, infusion_tolerance=infusion_tolerance,
         window_tolerance=window_tolerance, alerts=alerts)
+
+
+# answers of one-dose calendars, by dose, vial sizes, tolerances and schedule: a clinic plans
+# many patients on the same dose and schedule (an answer is an immutable tuple of choices)
+_SHARED_ANSWERS: dict[tuple[object, ...], tuple[tuple[int, ...], bool]] = {}
+_SHARED_ANSWERS_KEPT = 4096
+
+
+def _remember(key: tuple[object, ...], answer: tuple[tuple[int, ...], bool]
+              ) -> tuple[tuple[int, ...], bool]:
+    if len(_SHARED_ANSWERS) >= _SHARED_ANSWERS_KEPT:
+        del _SHARED_ANSWERS[next(iter(_SHARED_ANSWERS))]  # the oldest first
+    _SHARED_ANSWERS[key] = answer
+    return answer
 
 
 def _take_from(left: dict[int, int], candidate: Candidate) -> Candidate | None:
