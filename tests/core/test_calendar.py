@@ -34,7 +34,7 @@ from ertplan.core.calendar import _solve_two_choices as solve_two_choices
 from ertplan.core.dosing import Frequency, every, times_per_week
 from ertplan.core.errors import InputError
 from ertplan.core.monograph import Monograph
-from ertplan.core.vials import VialCount
+from ertplan.core.vials import VialCount, cover_dose
 
 START = date(2026, 12, 7)  # a Monday
 
@@ -217,6 +217,14 @@ def test_patients_on_the_same_dose_and_schedule_share_one_answer(
     assert again == first
     assert len(calendar_module._SHARED_ANSWERS) == kept + 1
     assert other.infusions[0].prescribed_units == pytest.approx(2767.404)
+
+
+@settings(max_examples=200)
+@given(units=st.integers(min_value=1, max_value=60_000),
+       sizes=st.sampled_from([(200, 400), (400,), (200,), (100, 400), (150, 400)]))
+def test_the_whole_vial_table_gives_what_cover_dose_gives(units: int,
+                                                          sizes: tuple[int, ...]) -> None:
+    assert calendar_module._next_whole(units, sizes) == cover_dose(units, sizes)
 
 
 def test_a_calendar_whose_every_day_is_skipped_has_no_infusion_and_says_so(

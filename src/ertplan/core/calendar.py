@@ -42,6 +42,7 @@ import bisect
 import itertools
 import math
 import operator
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -431,6 +432,7 @@ _GIVEN_MU = operator.attrgetter("given_mu")
 # per set of vial sizes, every whole-vial total from the smallest up (as far as asked), with
 # its fewest-vial combination: shared by every patient of a population
 _WHOLE_TOTALS: dict[tuple[int, ...], tuple[list[int], list[VialCombination], list[int]]] = {}
+_WHOLE_TOTALS_LOCK = threading.Lock()  # the service plans on several threads
 
 
 def _next_whole(units: int, vial_sizes: tuple[int, ...]) -> VialCombination:
@@ -440,13 +442,20 @@ def _next_whole(units: int, vial_sizes: tuple[int, ...]) -> VialCombination:
     up to `units`: :func:`cover_dose` of `units` and of the total it reaches give the same
     vials. The totals are listed once, in order, and looked up by bisection.
     """
-    totals, combinations, vial_counts = _WHOLE_TOTALS.setdefault(vial_sizes, ([], [], []))
-    while not totals or totals[-1] < units:
-        combination = cover_dose(totals[-1] + 1 if totals else 1, vial_sizes)
-        totals.append(combination.total_units)
-        combinations.append(combination)
-        vial_counts.append(combination.vial_count)
-    return combinations[bisect.bisect_left(totals, units)]
+    table = _WHOLE_TOTALS.get(vial_sizes)
+    if table is None or table[0][-1] < units:
+        with _WHOLE_TOTALS_LOCK:  # one thread grows a table at a time
+            # a new table is published once it has a total; a known one grows in place, each
+            # total last, so that a reader finds only totals whose vials are listed
+            table = _WHOLE_TOTALS.get(vial_sizes) or ([], [], [])
+            totals, combinations, vial_counts = table
+            while not totals or totals[-1] < units:
+                combination = cover_dose(totals[-1] + 1 if totals else 1, vial_sizes)
+                combinations.append(combination)
+                vial_counts.append(combination.vial_count)
+                totals.append(combination.total_units)
+            _WHOLE_TOTALS[vial_sizes] = table
+    return table[1][bisect.bisect_left(table[0], units)]
 
 
 def _stock_candidates(
@@ -1545,11 +1554,15 @@ _SHARED_ANSWERS: dict[tuple[object, ...], tuple[tuple[int, ...], bool]] = {}
 _SHARED_ANSWERS_KEPT = 4096
 
 
+_SHARED_ANSWERS_LOCK = threading.Lock()  # the service plans on several threads
+
+
 def _remember(key: tuple[object, ...], answer: tuple[tuple[int, ...], bool]
               ) -> tuple[tuple[int, ...], bool]:
-    if len(_SHARED_ANSWERS) >= _SHARED_ANSWERS_KEPT:
-        del _SHARED_ANSWERS[next(iter(_SHARED_ANSWERS))]  # the oldest first
-    _SHARED_ANSWERS[key] = answer
+    with _SHARED_ANSWERS_LOCK:
+        if len(_SHARED_ANSWERS) >= _SHARED_ANSWERS_KEPT:
+            del _SHARED_ANSWERS[next(iter(_SHARED_ANSWERS))]  # the oldest first
+        _SHARED_ANSWERS[key] = answer
     return answer
 
 
