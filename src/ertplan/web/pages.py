@@ -7,6 +7,7 @@ input is shown beside the field it names (HTTP 422), never as a crash.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
@@ -732,28 +733,24 @@ def administration_page(request: Request, administration_id: RecordId, user: Pag
 def stop_administration(request: Request, administration_id: RecordId, user: PageUser, form: Form,
                         session: SessionDep, now: NowDep) -> Response:
     """Record the end of the infusion, as ``PATCH /administrations/{id}``."""
-    require_role(user, "nurse")
-    try:
+
+    def record() -> None:
         body = AdministrationUpdate(
             version=text(form, "version") or None,  # type: ignore[arg-type]
             ended_at=local_moment(text(form, "ended_at"), "ended_at", _zone(request)))
         actions.end_administration(session, actor=user, administration_id=administration_id,
                                    body=body, now=now)
-        session.commit()
-    except REFUSED as error:
-        session.rollback()
-        return _administration_page(request, user, session, now, administration_id,
-                                    status_code=UNPROCESSABLE, errors=errors_of(error),
-                                    values=form_values(form))
-    return _see(f"/ui/administrations/{administration_id}")
+
+    return _record_on_administration(request, administration_id, user, form, session, now,
+                                     record)
 
 
 @router.post("/administrations/{administration_id}/rate-changes")
 def add_rate_change(request: Request, administration_id: RecordId, user: PageUser, form: Form,
-                    session: SessionDep, now: NowDep, planner: PlannerDep) -> Response:
+                    session: SessionDep, now: NowDep) -> Response:
     """Record a rate change, as ``POST /administrations/{id}/rate-changes``."""
-    require_role(user, "nurse")
-    try:
+
+    def record() -> None:
         body = RateChangeAdd(
             version=text(form, "version") or None,  # type: ignore[arg-type]
             at=local_moment(text(form, "at"), "at", _zone(request)),
@@ -761,6 +758,19 @@ def add_rate_change(request: Request, administration_id: RecordId, user: PageUse
             reason=optional(form, "reason"))
         actions.add_rate_change(session, actor=user, administration_id=administration_id,
                                 body=body, now=now)
+
+    return _record_on_administration(request, administration_id, user, form, session, now,
+                                     record)
+
+
+def _record_on_administration(request: Request, administration_id: int, user: User,
+                              form: FormData, session: Session, now: datetime,
+                              record: Callable[[], None]) -> Response:
+    """A nurse's change to a running infusion: recorded and the page shown again, or the form
+    shown again with what was refused beside its field."""
+    require_role(user, "nurse")
+    try:
+        record()
         session.commit()
     except REFUSED as error:
         session.rollback()
