@@ -11,7 +11,7 @@ import pytest
 from ertplan.core.errors import InputError, MonographError
 from ertplan.core.goals import Goals, goals_path, load_goals, validate_goals
 
-SHARED_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference"
 
 
 def raw_goals() -> dict[str, Any]:
@@ -50,7 +50,7 @@ def test_the_goals_cite_the_four_shared_sources(goals: Goals) -> None:
     assert {"P2004", "B2018", "C1998", "M17"} <= cited
 
 
-# the facts marked "(check)" in shared/reference/gaucher-therapeutic-goals.md
+# the facts marked "(check)" in docs/reference/gaucher-therapeutic-goals.md
 UNVERIFIED_GOALS = {
     "haemoglobin-women-children", "haemoglobin-men", "platelets-rise-moderate",
     "platelets-rise-severe", "spleen-down-30-percent-year-1", "spleen-down-50-percent-year-5",
@@ -62,7 +62,7 @@ def test_exactly_the_checked_figures_are_unverified(goals: Goals) -> None:
     assert {goal.id for goal in goals.goals if not goal.verified} == UNVERIFIED_GOALS
     assert goals.organ_normal_volume.verified is False  # "(check; cite the convention...)"
     assert goals.thrombocytopenia.verified is False  # the < 60 x 10^9/L of P2004 (check)
-    text = (SHARED_REFERENCE / "gaucher-therapeutic-goals.md").read_text(encoding="utf-8")
+    text = (REFERENCE / "gaucher-therapeutic-goals.md").read_text(encoding="utf-8")
     # the grammar note, five goal rows (each split into the goals above), P2004's 3 years for
     # growth (kept only as unverified wording) and the normal-volume rule
     assert text.count("*(check") == 8
@@ -71,7 +71,7 @@ def test_exactly_the_checked_figures_are_unverified(goals: Goals) -> None:
 
 
 def test_the_numbers_are_those_of_the_reference_summary(goals: Goals) -> None:
-    text = (SHARED_REFERENCE / "gaucher-therapeutic-goals.md").read_text(encoding="utf-8")
+    text = (REFERENCE / "gaucher-therapeutic-goals.md").read_text(encoding="utf-8")
     for quoted in ["≥ 11.0 g/dL", "≥ 12.0 g/dL", "≥ 100 × 10^9/L", "< 60 × 10^9/L",
                    "1.5–2× rise", "30–50 %", "50–60 %", "1.0–1.5 × normal", "20–30 %",
                    "30–40 %", "mL ≈ 25 × kg", "mL ≈ 2 × kg", "every 3 months",

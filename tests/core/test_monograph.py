@@ -17,7 +17,7 @@ from ertplan.core.monograph import (
     validate_monograph,
 )
 
-SHARED_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference"
 
 
 def raw_imiglucerase() -> dict[str, Any]:
@@ -83,7 +83,7 @@ def test_availability_facts_not_read_in_the_original_are_unverified(
 
 
 def test_the_numbers_are_those_of_the_reference_copy() -> None:
-    text = (SHARED_REFERENCE / "imiglucerase-monograph.txt").read_text(encoding="utf-8")
+    text = (REFERENCE / "imiglucerase-monograph.txt").read_text(encoding="utf-8")
     if not text:
         pytest.fail("the shared reference copy is empty")
     for quoted in ["5.1 or 10.2 mL", "40 units of imiglucerase per mL", "100–200 mL",
