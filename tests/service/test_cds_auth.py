@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy import Engine, select
 
-from ertplan.service.app import create_app
+from ertplan.app import create_app
 from ertplan.service.settings import Settings
 from ertplan.store.db import session_factory
 from ertplan.store.models import AuditEntry, CdsFeedback
