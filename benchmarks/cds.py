@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-FIXTURE = (Path(__file__).resolve().parent.parent / "tests" / "service" / "fixtures"
+FIXTURE = (Path(__file__).resolve().parent.parent / "tests" / "interop" / "fixtures"
            / "cds-order-sign-imiglucerase.json")
 BODIES = {
     "plan": ("/plans/preparation", json.dumps({

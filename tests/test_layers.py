@@ -18,7 +18,10 @@ FRONTS = {
     "cli": ("ertplan.cli",),
     "web": ("ertplan.web",),
     "routers": ("ertplan.service.routers",),
+    "interop": ("ertplan.interop.routers",),
 }
+# interop's pure mappings: hospital formats from and to the core's values, no store, no network
+PURE_INTEROP = ("cds.py", "fhir.py")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -61,7 +64,16 @@ def test_no_shell_imports_another_shells_front(shell: str) -> None:
     assert not found, sorted(found)
 
 
+@pytest.mark.parametrize("name", PURE_INTEROP)
+def test_interops_mappings_import_only_the_core(name: str) -> None:
+    found = [module for module in imported_modules(SOURCE / "interop" / name)
+             if not (_within(module, "ertplan.core") or _within(module, "ertplan.interop.cds")
+                     or _within(module, "ertplan.interop.fhir"))]
+    assert not found, f"interop/{name} imports {found}"
+
+
 def test_only_the_composition_root_mounts_both_the_api_and_the_pages() -> None:
     text = (SOURCE / "app.py").read_text(encoding="utf-8")
     assert "service.install(app)" in text
+    assert "interop.install(app)" in text
     assert "web.install(app)" in text

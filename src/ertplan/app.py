@@ -1,7 +1,8 @@
-"""The composition root: one application that mounts the REST API and the pages side by side.
+"""The composition root: one application that mounts the REST API, the hospital formats (CDS
+Hooks, FHIR) and the pages side by side.
 
-Both shells work over the same state (settings, database sessions, clock, planner) and the same
-workflow rules (:mod:`ertplan.service.actions`); neither installs the other. ``ertplan serve`` runs
+The shells work over the same state (settings, database sessions, clock, planner) and the same
+workflow rules (:mod:`ertplan.service.actions`); none installs another. ``ertplan serve`` runs
 what :func:`create_app` builds, and the tests build it on their own databases and clocks.
 """
 
@@ -35,7 +36,7 @@ def create_app(*, engine: Engine, settings: Settings | None = None,
 
     `clock` gives the current time as an aware date-time; tests pass a fixed one.
     """
-    from ertplan import service, web
+    from ertplan import interop, service, web
 
     settings = settings or Settings()
     app = FastAPI(title="ertplan", version=ertplan.__version__, description=DESCRIPTION)
@@ -44,6 +45,7 @@ def create_app(*, engine: Engine, settings: Settings | None = None,
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.planner = Planner(default_vial_sizes=settings.vial_sizes)
-    service.install(app)  # the REST API, the CDS Hooks service and its error answers
+    service.install(app)  # the REST API and its error answers
+    interop.install(app)  # the CDS Hooks service and the FHIR routes
     web.install(app)  # the clinic's pages under /ui
     return app

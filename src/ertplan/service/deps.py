@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 NowDep = Annotated[datetime, Depends(get_now)]
 PlannerDep = Annotated[Planner, Depends(get_planner)]
 RecordId = Annotated[int, Path(ge=1, le=DATABASE_INT_MAX, description="the record's id")]
+Limit = Annotated[int, Query(ge=1, le=500, description="at most this many records")]
+Offset = Annotated[int, Query(ge=0, le=DATABASE_INT_MAX, description="skip this many first")]
 
 
 def current_user(session: SessionDep, token: Annotated[str, Depends(oauth2_scheme)],

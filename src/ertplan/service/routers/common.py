@@ -7,12 +7,10 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from ertplan.service.actions import refuse_nulls
-from ertplan.service.deps import RecordId
+from ertplan.service.deps import Limit, Offset, RecordId
 from ertplan.service.errors import ERROR_RESPONSES
 from ertplan.service.schemas import DATABASE_INT_MAX
 
-Limit = Annotated[int, Query(ge=1, le=500, description="at most this many records")]
-Offset = Annotated[int, Query(ge=0, le=DATABASE_INT_MAX, description="skip this many first")]
 FilterId = Annotated[int | None, Query(ge=1, le=DATABASE_INT_MAX)]
 RESPONSES: dict[int | str, dict[str, Any]] = dict(ERROR_RESPONSES)
 __all__ = ["RESPONSES", "FilterId", "Limit", "Offset", "RecordId", "only_given", "refuse_nulls"]

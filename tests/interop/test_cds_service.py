@@ -1,6 +1,6 @@
 """CDS Hooks 2.0: discovery, the order-select and order-sign services, and feedback.
 
-Requests are JSON fixtures shaped like the specification's examples (tests/service/fixtures/);
+Requests are JSON fixtures shaped like the specification's examples (tests/interop/fixtures/);
 every answer is checked against the card rules of CDS Hooks 2.0 §Card Attributes.
 """
 

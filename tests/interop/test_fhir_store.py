@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ertplan.app import create_app
-from ertplan.core.fhir import EXTENSION, validate_resource
+from ertplan.interop.fhir import EXTENSION, validate_resource
 from ertplan.service.security import new_token, token_digest
 from ertplan.service.settings import Settings
 from ertplan.store import repositories as repo
