@@ -33,7 +33,7 @@ AIM = 0.20  # issue 7: the planner under 20 % of the framework's own overhead
 SERVER = """
 import sys
 import uvicorn
-from ertplan.service.app import create_app
+from ertplan.app import create_app
 from ertplan.service.schemas import PreparationRequest
 from ertplan.store.db import open_database
 

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-FIXTURE = (Path(__file__).resolve().parent.parent / "tests" / "service" / "fixtures"
+FIXTURE = (Path(__file__).resolve().parent.parent / "tests" / "interop" / "fixtures"
            / "cds-order-sign-imiglucerase.json")
 BODIES = {
     "plan": ("/plans/preparation", json.dumps({
@@ -41,7 +41,7 @@ AIM_P99_S = 0.100  # issue 9: an order-sign answer within 100 ms at the 99th per
 SERVER = """
 import sys
 import uvicorn
-from ertplan.service.app import create_app
+from ertplan.app import create_app
 from ertplan.store.db import open_database
 
 uvicorn.run(create_app(engine=open_database(sys.argv[1])), host="127.0.0.1",

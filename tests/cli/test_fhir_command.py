@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from tests.service.conftest import NOW, Clinic
-from tests.service.test_fhir import (
+from tests.interop.test_fhir_store import (
     FIXTURES,
     _patient_with_three_infusions,
     _records,
     _store_counts,
 )
+from tests.service.conftest import NOW, Clinic
 
 from ertplan.cli.app import main
 from ertplan.store import repositories as repo

@@ -160,7 +160,7 @@ def test_each_grade_of_the_published_scale_and_its_next_infusion(
     assert result.matches_hypersensitivity_picture
     assert result.grade is not None
     assert (result.grade.grade, result.grade.name) == (grade, name)
-    assert result.grade.verified is False  # Brown 2004 is not among the reference copies (docs/reference)
+    assert result.grade.verified is False  # Brown 2004 is not in docs/reference
     assert "Brown" in result.grade.scale
     assert "2004" in result.grade.source
     assert result.timing == "during"

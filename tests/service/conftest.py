@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from ertplan.service.app import create_app
+from ertplan.app import create_app
 from ertplan.service.security import hash_password, new_token, token_digest
 from ertplan.service.settings import Settings
 from ertplan.store import repositories as repo

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ertplan.app import create_app
 from ertplan.cli.app import main
-from ertplan.service.app import create_app
 from ertplan.service.settings import Settings
 from ertplan.store.db import make_engine
 from tests.service.conftest import NOW

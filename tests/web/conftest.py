@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from ertplan.service.app import create_app
+from ertplan.app import create_app
 from ertplan.service.settings import Settings
 from ertplan.store import repositories as repo
 from ertplan.store.db import session_factory, transaction

@@ -461,7 +461,7 @@ def test_a_name_the_pdf_font_cannot_print_is_a_named_refusal_not_a_crash(clinic:
 
 
 def test_the_cds_cards_worksheet_link_opens_the_same_plan(clinic: Clinic) -> None:
-    from tests.service.test_cds import fixture
+    from tests.interop.test_cds_service import fixture
 
     cards = clinic.client.post("/cds-services/ertplan-order-sign",
                                json=fixture("cds-order-sign-imiglucerase")).json()["cards"]

@@ -13,8 +13,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ertplan.cli.render import alerts_table, number
+from ertplan.cli.render import alerts_table
 from ertplan.core.calendar import TreatmentCalendar
+from ertplan.formatting import number
 
 CSV_COLUMNS = (
     "date", "shifted_from", "weight_kg", "prescribed_units", "units", "percent_of_prescribed",

@@ -45,7 +45,7 @@ def export_command(
 
     from ertplan.cli.serve import open_records
     from ertplan.core.errors import InputError
-    from ertplan.service.fhir import export_patient
+    from ertplan.interop.fhir_store import export_patient
     from ertplan.service.planning import Planner
     from ertplan.store.db import session_factory, transaction
     from ertplan.store.errors import NotFoundError
@@ -89,7 +89,7 @@ def import_command(
 
     from ertplan.cli.serve import open_records
     from ertplan.core.errors import InputError
-    from ertplan.service.fhir import import_bundle
+    from ertplan.interop.fhir_store import import_bundle
     from ertplan.service.planning import Planner
     from ertplan.store.db import session_factory, transaction
 

@@ -12,9 +12,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ertplan.cli.render import alerts_table, number
+from ertplan.cli.render import alerts_table
 from ertplan.core.pk import PkSummary
 from ertplan.core.population import MetricSummary, PopulationSummary
+from ertplan.formatting import number
 
 
 def _figures(rows: list[tuple[str, str]]) -> Table:

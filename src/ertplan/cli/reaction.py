@@ -92,8 +92,9 @@ def _print(result: object) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    from ertplan.cli.render import alerts_table, number
+    from ertplan.cli.render import alerts_table
     from ertplan.core.safety import ReactionAssessment
+    from ertplan.formatting import number
 
     assert isinstance(result, ReactionAssessment)
     console = Console(markup=False)

@@ -13,19 +13,9 @@ from rich.text import Text
 from ertplan.core.alerts import Alert
 from ertplan.core.monograph import Monograph
 from ertplan.core.preparation import PreparationPlan
+from ertplan.formatting import number
 
 SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}
-
-
-def number(value: float, digits: int = 2, *, grouping: bool = True) -> str:
-    """A number with at most `digits` decimals and no trailing zeros: 105, 104.78, 2.33.
-
-    Thousands are separated (4,200) unless `grouping` is false, as files for machines want.
-    """
-    text = f"{value:,.{digits}f}" if grouping else f"{value:.{digits}f}"
-    if "." in text:  # only decimals may lose their trailing zeros: 5,680 stays 5,680
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
 
 
 def moment(value: datetime | None) -> str:

@@ -93,7 +93,8 @@ def screen_command(
     from rich.console import Console
     from rich.text import Text
 
-    from ertplan.cli.render import alerts_table, number
+    from ertplan.cli.render import alerts_table
+    from ertplan.formatting import number
 
     console = Console(markup=False)
     age_text = "unknown" if result.age_years is None else f"{number(result.age_years, 1)} years"

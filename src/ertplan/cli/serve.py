@@ -53,7 +53,7 @@ def serve_command(
     import uvicorn
     from sqlalchemy import Engine
 
-    from ertplan.service.app import create_app
+    from ertplan.app import create_app
     from ertplan.service.settings import Settings
 
     engine = open_records(database_url)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ertplan.core.errors import InputError
 from ertplan.documents.barcode import barcode_payload
 from ertplan.documents.context import WorksheetContext
+from ertplan.formatting import number
 
 if TYPE_CHECKING:
     from ertplan.core.monograph import Monograph
@@ -32,18 +33,6 @@ class Line:
 
     style: Style
     text: str
-
-
-def number(value: float, digits: int = 2) -> str:
-    """A number with at most `digits` decimals, no trailing zeros, thousands separated.
-
-    >>> number(4200.0), number(104.7619), number(0.5, 3), number(-0.0)
-    ('4,200', '104.76', '0.5', '0')
-    """
-    text = f"{value:,.{digits}f}"
-    if "." in text:  # only decimals may lose their trailing zeros: 5,680 stays 5,680
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
 
 
 def moment(value: datetime | str | None) -> str:

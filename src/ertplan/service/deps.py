@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from ertplan.service.planning import Planner
+from ertplan.service.schemas import DATABASE_INT_MAX
 from ertplan.store import repositories as repo
 from ertplan.store.models import User
 
@@ -38,6 +39,9 @@ def get_planner(request: Request) -> Planner:
 SessionDep = Annotated[Session, Depends(get_session)]
 NowDep = Annotated[datetime, Depends(get_now)]
 PlannerDep = Annotated[Planner, Depends(get_planner)]
+RecordId = Annotated[int, Path(ge=1, le=DATABASE_INT_MAX, description="the record's id")]
+Limit = Annotated[int, Query(ge=1, le=500, description="at most this many records")]
+Offset = Annotated[int, Query(ge=0, le=DATABASE_INT_MAX, description="skip this many first")]
 
 
 def current_user(session: SessionDep, token: Annotated[str, Depends(oauth2_scheme)],

@@ -1,8 +1,9 @@
 """The clinic's web pages, served by ``ertplan serve`` beside the REST API.
 
 Server-rendered Jinja2 templates (``templates/``) with htmx (vendored in ``static/``: no build
-step, no CDN) for the live previews. :func:`install` adds the pages to an application made by
-:func:`ertplan.service.app.create_app`.
+step, no CDN) for the live previews. :func:`install` adds the pages to the application that
+:func:`ertplan.app.create_app` composes, beside the REST API; both work through
+:mod:`ertplan.service.actions`.
 """
 
 from __future__ import annotations

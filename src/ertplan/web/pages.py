@@ -22,10 +22,10 @@ from starlette.datastructures import FormData
 
 from ertplan.core.errors import ConflictError, ErtplanError, InputError
 from ertplan.core.serialize import to_data
+from ertplan.formatting import number
 from ertplan.service import actions
-from ertplan.service.deps import NowDep, PlannerDep, SessionDep
+from ertplan.service.deps import NowDep, PlannerDep, RecordId, SessionDep
 from ertplan.service.planning import Planner, override_required_by
-from ertplan.service.routers.common import RecordId
 from ertplan.service.schemas import (
     DATABASE_INT_MAX,
     AdministrationCreate,
@@ -95,8 +95,6 @@ WEIGHT_DECIMALS = 2  # weights are shown, and so typed back, to 0.01 kg
 
 
 def _number(value: float | None, digits: int = 2) -> str:
-    from ertplan.cli.render import number
-
     return "—" if value is None else number(value, digits)
 
 

@@ -6,8 +6,6 @@ from ertplan.service.routers import (
     administrations,
     audit,
     auth,
-    cds,
-    fhir,
     observations,
     orders,
     patients,
@@ -31,6 +29,4 @@ ROUTERS = (
     audit.router,
     plans.router,
     plans.pk_router,
-    cds.router,
-    fhir.router,
 )

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query
+from fastapi import Query
 
 from ertplan.service.actions import refuse_nulls
+from ertplan.service.deps import Limit, Offset, RecordId
 from ertplan.service.errors import ERROR_RESPONSES
 from ertplan.service.schemas import DATABASE_INT_MAX
 
-RecordId = Annotated[int, Path(ge=1, le=DATABASE_INT_MAX, description="the record's id")]
-Limit = Annotated[int, Query(ge=1, le=500, description="at most this many records")]
-Offset = Annotated[int, Query(ge=0, le=DATABASE_INT_MAX, description="skip this many first")]
 FilterId = Annotated[int | None, Query(ge=1, le=DATABASE_INT_MAX)]
 RESPONSES: dict[int | str, dict[str, Any]] = dict(ERROR_RESPONSES)
 __all__ = ["RESPONSES", "FilterId", "Limit", "Offset", "RecordId", "only_given", "refuse_nulls"]

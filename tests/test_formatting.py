@@ -1,10 +1,10 @@
-"""Number formatting shared by every worksheet and table."""
+"""Number formatting shared by every shell: worksheets, tables, pages and cards."""
 
 from __future__ import annotations
 
 import pytest
 
-from ertplan.cli.render import number
+from ertplan.formatting import number
 
 
 @pytest.mark.parametrize(("value", "digits", "shown"), [

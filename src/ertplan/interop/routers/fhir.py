@@ -1,6 +1,7 @@
 """``/fhir``: one patient's records as a FHIR R4 Bundle, and a Bundle's weights and labs imported.
 
-See :mod:`ertplan.service.fhir` (the store side) and :mod:`ertplan.core.fhir` (the resources).
+See :mod:`ertplan.interop.fhir_store` (the store side) and :mod:`ertplan.interop.fhir` (the
+resources).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel
 
-from ertplan.service.deps import Clinician, CurrentUser, NowDep, PlannerDep, SessionDep
-from ertplan.service.routers.common import RESPONSES, RecordId
+from ertplan.service.deps import Clinician, CurrentUser, NowDep, PlannerDep, RecordId, SessionDep
+from ertplan.service.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/fhir", tags=["fhir"], responses=RESPONSES)
+router = APIRouter(prefix="/fhir", tags=["fhir"], responses=dict(ERROR_RESPONSES))
 FHIR_JSON = "application/fhir+json"
 _BUNDLE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
     "description": "a FHIR R4 Bundle of type collection: Patient, Observations, "
@@ -74,7 +75,7 @@ class ImportReport(BaseModel):
 def export_bundle(patient_id: RecordId, _user: CurrentUser, session: SessionDep, now: NowDep,
                   planner: PlannerDep) -> Response:
     """The patient's records as a FHIR R4 ``collection`` Bundle (``ertplan fhir export``)."""
-    from ertplan.service.fhir import export_patient
+    from ertplan.interop.fhir_store import export_patient
 
     bundle = export_patient(session, planner, patient_id=patient_id, now=now)
     return Response(content=json.dumps(bundle, ensure_ascii=False).encode(),
@@ -92,7 +93,7 @@ def import_bundle(bundle: Annotated[dict[str, Any], Body(
     element). An ertplan export also recreates the patient's orders, bags and infusions when the
     import registers the patient.
     """
-    from ertplan.service.fhir import import_bundle as write
+    from ertplan.interop.fhir_store import import_bundle as write
 
     report = write(session, planner, bundle=bundle, actor=clinician, now=now)
     session.commit()

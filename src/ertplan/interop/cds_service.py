@@ -2,7 +2,7 @@
 
 The discovery document, the request's checks (a malformed request is :class:`BadRequest`, HTTP
 400), the body weight from prefetch or from the client's FHIR server, and the cards. Every number
-on a card comes from the core planner (:mod:`ertplan.core.cds` reads the FHIR order into the same
+on a card comes from the core planner (:mod:`ertplan.interop.cds` reads the FHIR order into the same
 text inputs as ``ertplan prepare``); this module only words and arranges it.
 """
 
@@ -19,7 +19,12 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ertplan.core.alerts import Alert
-from ertplan.core.cds import (
+from ertplan.core.errors import InputError
+from ertplan.core.inputs import PreparationInputs
+from ertplan.core.monograph import Monograph
+from ertplan.core.preparation import PreparationPlan
+from ertplan.core.vials import VialCount
+from ertplan.interop.cds import (
     UCUM_SYSTEM,
     Reading,
     latest_reading,
@@ -28,11 +33,6 @@ from ertplan.core.cds import (
     resources_in,
     rounded_doses_within,
 )
-from ertplan.core.errors import InputError
-from ertplan.core.inputs import PreparationInputs
-from ertplan.core.monograph import Monograph
-from ertplan.core.preparation import PreparationPlan
-from ertplan.core.vials import VialCount
 from ertplan.service.errors import BadRequest
 from ertplan.service.planning import Planner
 from ertplan.service.schemas import Moment

@@ -1,6 +1,6 @@
 """FHIR R4 export and import against the store: shared by ``ertplan fhir`` and the ``/fhir`` routes.
 
-The core (:mod:`ertplan.core.fhir`) makes and reads the resources; this module only reads the
+The pure mapping (:mod:`ertplan.interop.fhir`) makes and reads the resources; this module reads the
 records it needs and writes an import through the repositories, each record with its audit row, in
 the caller's transaction: a Bundle imports whole or not at all.
 """
@@ -31,7 +31,7 @@ from ertplan.store.models import (
 )
 
 if TYPE_CHECKING:  # the FHIR core (and fhir.resources) load only when an import runs
-    from ertplan.core.fhir import ImportPlan
+    from ertplan.interop.fhir import ImportPlan
 
 ATC_SYSTEM = "http://www.whocc.no/atc"
 IMPORT_ACTION = "import"
@@ -46,7 +46,7 @@ def drug_codings(planner: Planner, drugs: Sequence[str]) -> dict[str, list[tuple
 def export_patient(session: Session, planner: Planner, *, patient_id: int,
                    now: datetime) -> dict[str, Any]:
     """The FHIR R4 collection Bundle of one stored patient (NotFoundError if there is none)."""
-    from ertplan.core.fhir import PatientRecords, export_bundle
+    from ertplan.interop.fhir import PatientRecords, export_bundle
 
     patient = repo.get_record(session, model=Patient, record_id=patient_id)
     weights = _all(session, Weight, Weight.patient_id == patient_id)
@@ -98,8 +98,8 @@ def import_bundle(session: Session, planner: Planner, *, bundle: object, actor: 
     import registers; users are matched by username and never created. Nothing is committed here:
     the caller commits, or a raised error leaves the store as it was.
     """
-    from ertplan.core.fhir import patient_identifier, read_bundle
     from ertplan.core.monograph import available_drugs
+    from ertplan.interop.fhir import patient_identifier, read_bundle
 
     identifier = patient_identifier(bundle)
     patient = session.scalars(select(Patient).where(Patient.identifier == identifier)).first()
@@ -283,7 +283,7 @@ def _recreate_treatment(session: Session, plan: ImportPlan, patient_id: int, act
     for administration in plan.administrations:
         where = f"entry[{administration['entry']}].resource.performer[0].actor"
         bag = preparations.get(administration["preparation_key"])
-        if bag is None:  # pragma: no cover - the core reads only administrations of our bags
+        if bag is None:  # pragma: no cover - the mapping reads only administrations of our bags
             raise InputError(where, "refers to no preparation of this Bundle")
         given = Administration(
             preparation_id=bag.id,

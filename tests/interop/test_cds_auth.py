@@ -22,12 +22,12 @@ from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy import Engine, select
 
-from ertplan.service.app import create_app
+from ertplan.app import create_app
 from ertplan.service.settings import Settings
 from ertplan.store.db import session_factory
 from ertplan.store.models import AuditEntry, CdsFeedback
+from tests.interop.test_cds_service import fixture
 from tests.service.conftest import NOW, Clinic
-from tests.service.test_cds import fixture
 
 ISSUER = "https://ehr.example.org"
 SIGN = "/cds-services/ertplan-order-sign"

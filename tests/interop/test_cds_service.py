@@ -1,6 +1,6 @@
 """CDS Hooks 2.0: discovery, the order-select and order-sign services, and feedback.
 
-Requests are JSON fixtures shaped like the specification's examples (tests/service/fixtures/);
+Requests are JSON fixtures shaped like the specification's examples (tests/interop/fixtures/);
 every answer is checked against the card rules of CDS Hooks 2.0 §Card Attributes.
 """
 
@@ -145,7 +145,7 @@ def test_orders_for_other_drugs_get_no_cards(clinic: Clinic) -> None:
 def test_a_site_code_makes_an_order_recognised(engine: Any) -> None:
     from fastapi.testclient import TestClient
 
-    from ertplan.service.app import create_app
+    from ertplan.app import create_app
     from ertplan.service.settings import Settings
     from tests.service.conftest import NOW
 
@@ -159,8 +159,8 @@ def test_a_site_code_makes_an_order_recognised(engine: Any) -> None:
 
 
 def test_a_malformed_site_code_setting_is_refused_at_start(engine: Any) -> None:
+    from ertplan.app import create_app
     from ertplan.core.errors import InputError
-    from ertplan.service.app import create_app
     from ertplan.service.settings import Settings
 
     with pytest.raises(InputError, match="cds-drug-codes"):

@@ -1,4 +1,10 @@
-"""The FastAPI application: routers per resource, one error handler, and the OpenAPI at /docs."""
+"""The composition root: one application that mounts the REST API, the hospital formats (CDS
+Hooks, FHIR) and the pages side by side.
+
+The shells work over the same state (settings, database sessions, clock, planner) and the same
+workflow rules (:mod:`ertplan.service.actions`); none installs another. ``ertplan serve`` runs
+what :func:`create_app` builds, and the tests build it on their own databases and clocks.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,6 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 import ertplan
-from ertplan.service.errors import install_error_handler
 from ertplan.service.planning import Planner
 from ertplan.service.settings import Settings
 from ertplan.store.db import session_factory
@@ -31,7 +36,7 @@ def create_app(*, engine: Engine, settings: Settings | None = None,
 
     `clock` gives the current time as an aware date-time; tests pass a fixed one.
     """
-    from ertplan.service.routers import ROUTERS
+    from ertplan import interop, service, web
 
     settings = settings or Settings()
     app = FastAPI(title="ertplan", version=ertplan.__version__, description=DESCRIPTION)
@@ -40,16 +45,7 @@ def create_app(*, engine: Engine, settings: Settings | None = None,
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.planner = Planner(default_vial_sizes=settings.vial_sizes)
-    from ertplan.service.cds import site_drug_codes
-
-    app.state.cds_codes = site_drug_codes(settings.cds_drug_codes, app.state.planner)
-    from ertplan.service.cds_auth import load_clients
-
-    app.state.cds_clients = load_clients(settings.cds_clients)
-    install_error_handler(app)
-    for router in ROUTERS:
-        app.include_router(router)
-    from ertplan.web import install
-
-    install(app)  # the clinic's pages under /ui
+    service.install(app)  # the REST API and its error answers
+    interop.install(app)  # the CDS Hooks service and the FHIR routes
+    web.install(app)  # the clinic's pages under /ui
     return app

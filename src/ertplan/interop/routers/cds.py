@@ -1,9 +1,9 @@
 """CDS Hooks 2.0: ``/cds-services`` (discovery, the two hooks, feedback) and ``/cds-feedback``.
 
-The hooks answer cards from the core planner (see :mod:`ertplan.service.cds`); a malformed request
-is a 400 with its reason, an order for another drug an empty card list. With trusted clients
+The hooks answer cards from the core planner (see :mod:`ertplan.interop.cds_service`); a malformed
+request is a 400 with its reason, an order for another drug an empty card list. With trusted clients
 configured (``ERTPLAN_CDS_CLIENTS``), the hooks and feedback need a client JWT (401 otherwise,
-see :mod:`ertplan.service.cds_auth`); with none, the hooks (which store nothing) stay open and
+see :mod:`ertplan.interop.cds_auth`); with none, the hooks (which store nothing) stay open and
 feedback, a write, is refused. Discovery is always open, as the specification allows.
 """
 
@@ -15,7 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel
 
-from ertplan.service.cds import (
+from ertplan.interop.cds_auth import TrustedClients, verify_client
+from ertplan.interop.cds_service import (
     SERVICES,
     CdsResponse,
     Feedback,
@@ -25,10 +26,8 @@ from ertplan.service.cds import (
     fhir_reader,
     parse_request,
 )
-from ertplan.service.cds_auth import TrustedClients, verify_client
-from ertplan.service.deps import Admin, NowDep, PlannerDep, SessionDep
+from ertplan.service.deps import Admin, Limit, NowDep, Offset, PlannerDep, SessionDep
 from ertplan.service.errors import ERROR_RESPONSES, Message, NotAuthenticated
-from ertplan.service.routers.common import Limit, Offset
 from ertplan.store import repositories as repo
 from ertplan.store.models import CdsFeedback
 

@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ertplan.core.fhir import EXTENSION, validate_resource
-from ertplan.service.app import create_app
+from ertplan.app import create_app
+from ertplan.interop.fhir import EXTENSION, validate_resource
 from ertplan.service.security import new_token, token_digest
 from ertplan.service.settings import Settings
 from ertplan.store import repositories as repo

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ertplan.core.cds import UCUM_SYSTEM
-from ertplan.core.cds import codings as _codings
 from ertplan.core.errors import InputError
 from ertplan.core.goals import Goals, ObservationCode
 from ertplan.core.monitoring import convert_to_analyte_unit
 from ertplan.core.units import INTERVAL, MASS, UnitTable, parse_quantity
+from ertplan.interop.cds import UCUM_SYSTEM
+from ertplan.interop.cds import codings as _codings
 
 __all__ = ["EXTENSION", "ImportPlan", "PatientRecords", "export_bundle", "read_bundle",
            "validate_resource"]

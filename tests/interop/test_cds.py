@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.strategies import doses_units_per_kg, weights_kg
 
-from ertplan.core.cds import latest_reading, preparation_inputs
 from ertplan.core.errors import InputError
 from ertplan.core.inputs import order_from_inputs
+from ertplan.interop.cds import latest_reading, preparation_inputs
+from tests.strategies import doses_units_per_kg, weights_kg
 
 NOW = datetime(2026, 12, 7, 8, tzinfo=UTC)
 

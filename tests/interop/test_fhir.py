@@ -11,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ertplan.core.errors import InputError, MonographError
-from ertplan.core.fhir import (
+from ertplan.core.goals import Goals, goals_path, load_goals, validate_goals
+from ertplan.core.monograph import read_monograph_file
+from ertplan.interop.fhir import (
     ImportPlan,
     PatientRecords,
     export_bundle,
@@ -20,8 +22,6 @@ from ertplan.core.fhir import (
     ucum_spelling,
     validate_resource,
 )
-from ertplan.core.goals import Goals, goals_path, load_goals, validate_goals
-from ertplan.core.monograph import read_monograph_file
 
 GOALS = load_goals(goals_path("gaucher-type1"))
 DRUGS = {"imiglucerase": [("http://www.whocc.no/atc", "A16AB02")]}
