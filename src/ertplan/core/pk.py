@@ -174,7 +174,8 @@ def activity_time_major(
 
 
 def step_factors(rate_per_h: ArrayLike, plateau_units_per_l: ArrayLike, length_h: float,
-                 infused_h: float) -> tuple[Floats, Floats]:
+                 infused_h: float, out: tuple[Floats, Floats] | None = None,
+                 ) -> tuple[Floats, Floats]:
     """One time step of the model as ``C(t + length) = decay C(t) + gain``.
 
     The infusion runs during the first `infused_h` hours of the step (0 up to `length_h`) with
@@ -184,7 +185,8 @@ def step_factors(rate_per_h: ArrayLike, plateau_units_per_l: ArrayLike, length_h
         decay = e^(-k length),     gain = Css (1 - e^(-k u)) e^(-k (length - u))
 
     Walked from C = 0 at the start of the infusion, a grid of times costs one multiply-add per
-    time, and only a few exponentials per kind of step (a regular grid has few kinds).
+    time, and only a few exponentials per kind of step (a regular grid has few kinds). `out`
+    takes the two arrays to fill (the population's step tables).
 
     Half an hour into the worked example's 1-h infusion (plateau 72.13 U/L), from nothing:
 
@@ -194,13 +196,22 @@ def step_factors(rate_per_h: ArrayLike, plateau_units_per_l: ArrayLike, length_h
     """
     rate = np.asarray(rate_per_h, dtype=np.float64)
     plateau = np.asarray(plateau_units_per_l, dtype=np.float64)
-    decay = np.exp(rate * -length_h) if length_h > 0 else np.ones_like(rate)
+    if out is None:
+        shape = np.broadcast_shapes(rate.shape, plateau.shape)
+        out = (np.empty(shape), np.empty(shape))
+    decay, gain = out
+    if length_h > 0:
+        np.exp(np.multiply(rate, -length_h, out=decay), out=decay)
+    else:
+        decay.fill(1.0)
     if infused_h <= 0:
-        return decay, np.zeros(np.broadcast_shapes(rate.shape, plateau.shape))
-    gain = plateau * -np.expm1(rate * -infused_h)
+        gain.fill(0.0)
+        return decay, gain
+    np.expm1(np.multiply(rate, -infused_h, out=gain), out=gain)
+    np.negative(np.multiply(gain, plateau, out=gain), out=gain)  # Css (1 - e^(-k u))
     if length_h > infused_h:
         gain *= np.exp(rate * (infused_h - length_h))
-    return decay, np.asarray(gain, dtype=np.float64)
+    return decay, gain
 
 
 def peak_activity(

@@ -412,12 +412,16 @@ def simulate_chunk(spec: PopulationSpec, start: int, stop: int) -> Tally:
     into the one tally: memory is set by the block, not by the chunk.
     """
     tally = Tally.empty(len(spec.times_min))
+    # the chunk's band counts in 32 bits while it runs (half the cache of 64), added at its end
+    band = np.zeros(tally.band_counts.shape,
+                    dtype=np.int32 if stop - start < 2**31 else np.int64)
     for first in range(start, stop, BLOCK_PATIENTS):
         patients = draw_patients(spec, first, min(first + BLOCK_PATIENTS, stop))
         if spec.backend == "jax":
             tally.include(_tally_with_jax(spec, patients))
         else:
-            _count_on_cpu(spec, patients, tally)
+            _count_on_cpu(spec, patients, tally, band)
+    tally.band_counts += band
     return tally
 
 
@@ -466,7 +470,7 @@ def grid_walk(times_min: tuple[float, ...], duration_min: float) -> GridWalk:
 
 
 def count_band_numpy(decay: Floats, gain: Floats, kind_of_time: NDArray[np.int64],
-                     counts: Counts) -> None:
+                     counts: NDArray[np.int32] | Counts) -> None:
     """The reference walk: every patient's activity at each time, one time at a time across all
     patients, counted in ``BAND_BINS`` into `counts` (times x bins) as it is made.
 
@@ -481,7 +485,7 @@ def count_band_numpy(decay: Floats, gain: Floats, kind_of_time: NDArray[np.int64
 
 
 def count_band(decay: Floats, gain: Floats, kind_of_time: NDArray[np.int64],
-               counts: Counts) -> None:
+               counts: NDArray[np.int32] | Counts) -> None:
     """:func:`count_band_numpy`'s counts, by the compiled kernel where Numba is installed."""
     kernel = band_kernel.compiled_band_counter()
     if kernel is None:
@@ -490,8 +494,10 @@ def count_band(decay: Floats, gain: Floats, kind_of_time: NDArray[np.int64],
         kernel(decay, gain, kind_of_time, counts, *BAND_BINS.bit_layout)
 
 
-def _count_on_cpu(spec: PopulationSpec, patients: Patients, tally: Tally) -> None:
-    """Count `patients` into `tally`: figures and step factors on NumPy, the walk by count_band."""
+def _count_on_cpu(spec: PopulationSpec, patients: Patients, tally: Tally,
+                  band: NDArray[np.int32] | Counts) -> None:
+    """Count `patients` into `tally`, and their activities into `band` (times x bins): figures
+    and step factors on NumPy, the walk by count_band."""
     rate = elimination_rate_per_h(patients.half_life_min)
     volume = patients.volume_l_per_kg * patients.weight_kg
     dose = spec.dose_units_per_kg * patients.weight_kg
@@ -511,10 +517,12 @@ def _count_on_cpu(spec: PopulationSpec, patients: Patients, tally: Tally) -> Non
     np.maximum(tally.maximum, metrics.max(axis=1), out=tally.maximum)
 
     walk = grid_walk(spec.times_min, spec.duration_min)
-    factors = [step_factors(rate, steady_state, length / MINUTES_PER_HOUR,
-                            infused / MINUTES_PER_HOUR) for length, infused in walk.steps_min]
-    count_band(np.stack([decay for decay, _ in factors]), np.stack([gain for _, gain in factors]),
-               np.asarray(walk.kind_of_time, dtype=np.int64), tally.band_counts)
+    decay = np.empty((len(walk.steps_min), rate.size))
+    gain = np.empty_like(decay)
+    for kind, (length, infused) in enumerate(walk.steps_min):
+        step_factors(rate, steady_state, length / MINUTES_PER_HOUR, infused / MINUTES_PER_HOUR,
+                     out=(decay[kind], gain[kind]))
+    count_band(decay, gain, np.asarray(walk.kind_of_time, dtype=np.int64), band)
 
 
 def jax_platform() -> str:
