@@ -98,20 +98,22 @@ def ode_seconds_per_patient(count: int, times_h: np.ndarray) -> float:
     return (time.perf_counter() - start) / count
 
 
-def streaming_copy_seconds(points: int) -> float:
+def streaming_copy_seconds(points: int) -> tuple[float, float]:
     """Stream `points` float64 values once through memory: a chunked NumPy copy, as a population
-    would write its curves if it kept them (read and write: 16 bytes a point)."""
+    would write its curves if it kept them (read and write: 16 bytes a point). Wall seconds and
+    CPU seconds."""
     source = np.ones(COPY_CHUNK_POINTS)
     target = np.empty_like(source)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for first in range(0, points, COPY_CHUNK_POINTS):
         size = min(COPY_CHUNK_POINTS, points - first)
         np.copyto(target[:size], source[:size])
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def command_run(patients: int) -> tuple[float, float]:
-    """``ertplan pk population --n patients`` as a fresh process: wall seconds, peak RSS (GiB)."""
+def command_run(patients: int) -> tuple[float, float, float]:
+    """``ertplan pk population --n patients`` as a fresh process: wall seconds, CPU seconds
+    (user and system, all its threads), peak RSS (GiB)."""
     executable = shutil.which("ertplan", path=os.path.dirname(sys.executable)) or "ertplan"
     start = time.perf_counter()
     process = subprocess.Popen([executable, *COMMAND, "--n", str(patients)],
@@ -121,7 +123,7 @@ def command_run(patients: int) -> tuple[float, float]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"ertplan pk population failed ({process.returncode})")
-    return seconds, usage.ru_maxrss / 2**20
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 2**20
 
 
 def whole_command(monograph: Monograph, patients: int, repeats: int) -> list[str]:
@@ -134,11 +136,14 @@ def whole_command(monograph: Monograph, patients: int, repeats: int) -> list[str
         monograph).times_min)
     points = patients * times
     first_run = command_run(1000)[0]  # the compiled kernel and the caches, as on a second use
-    copies, commands, peaks = [], [], []
+    copies, copy_cpus, commands, command_cpus, peaks = [], [], [], [], []
     for _ in range(repeats):
-        copies.append(streaming_copy_seconds(points))
-        seconds, peak = command_run(patients)
+        seconds, cpu = streaming_copy_seconds(points)
+        copies.append(seconds)
+        copy_cpus.append(cpu)
+        seconds, cpu, peak = command_run(patients)
         commands.append(seconds)
+        command_cpus.append(cpu)
         peaks.append(peak)
     copy, command = statistics.median(copies), statistics.median(commands)
     cores = os.cpu_count() or 1
@@ -154,6 +159,11 @@ def whole_command(monograph: Monograph, patients: int, repeats: int) -> list[str
     lines.append(f"  {points / command / cores / 1e6:.0f} M points per second per core "
                  f"({cores} cores), peak resident memory {max(peaks):.2f} GiB (the curves "
                  f"would be {points * 8 / 2**30:.0f} GiB)")
+    command_cpu, copy_cpu = statistics.median(command_cpus), statistics.median(copy_cpus)
+    lines.append(f"  CPU time (medians): the command {command_cpu:.2f} s over its threads, "
+                 f"{command_cpu / cores:.2f} s per core; the copy {copy_cpu:.2f} s "
+                 f"({command_cpu / cores / copy_cpu:.2f} per core: the ratio a machine with "
+                 "nothing else to run would approach)")
     lines.append("  a first tiny run (loads the compiled kernel and the caches): "
                  f"{first_run:.2f} s")
     verdict = "meets" if ratio <= ISSUE_COPY_RATIO else "MISSES"
