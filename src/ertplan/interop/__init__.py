@@ -28,6 +28,8 @@ def install(app: FastAPI) -> None:
     from ertplan.interop.routers import ROUTERS
 
     app.state.cds_codes = site_drug_codes(app.state.settings.cds_drug_codes, app.state.planner)
-    app.state.cds_clients = load_clients(app.state.settings.cds_clients)
+    settings = app.state.settings
+    app.state.cds_clients = load_clients(settings.cds_clients, cache_s=settings.cds_jwks_cache_s,
+                                         timeout_s=settings.cds_fhir_timeout_s)
     for router in ROUTERS:
         app.include_router(router)
