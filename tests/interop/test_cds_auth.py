@@ -181,9 +181,26 @@ def test_feedback_without_a_jwt_is_refused_before_its_body_is_read(
     assert trusting.post(f"{SIGN}/feedback", json={"feedback": "nonsense"}).status_code == 401
 
 
+def issued_feedback(client: TestClient, keys: ClientKeys) -> dict[str, Any]:
+    """The feedback fixture about cards this service really issued to the client: its
+    accepted entry names the rounding card of a 68 kg order (4080 U) and that card's first
+    suggestion, its overridden entry the plan card (feedback is taken for issued cards only)."""
+    body = fixture("cds-order-sign-imiglucerase")
+    for entry in body["prefetch"]["weight"]["entry"]:
+        entry["resource"]["valueQuantity"]["value"] = 68
+    cards = client.post(SIGN, json=body, headers=bearer(token(keys))).json()["cards"]
+    rounding = next(card for card in cards if card.get("suggestions"))
+    feedback = fixture("cds-feedback")
+    feedback["feedback"][0]["card"] = rounding["uuid"]
+    feedback["feedback"][0]["acceptedSuggestions"] = [
+        {"id": rounding["suggestions"][0]["uuid"]}]
+    feedback["feedback"][1]["card"] = cards[0]["uuid"]
+    return feedback
+
+
 def test_feedback_from_a_verified_client_is_stored_with_its_issuer_and_audited(
         trusting: TestClient, keys: ClientKeys, engine: Engine) -> None:
-    answer = trusting.post(f"{SIGN}/feedback", json=fixture("cds-feedback"),
+    answer = trusting.post(f"{SIGN}/feedback", json=issued_feedback(trusting, keys),
                            headers=bearer(token(keys, aud=FEEDBACK_URL, algorithm="ES384")))
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"stored": 2}
@@ -205,17 +222,34 @@ def test_feedback_is_listed_for_admins_only(clinic: Clinic, keys: ClientKeys) ->
     settings = Settings(database_url=None, cds_clients={ISSUER: str(keys.jwks)})
     with TestClient(create_app(engine=clinic.engine, settings=settings,
                                clock=lambda: NOW)) as ehr:
-        stored = ehr.post(f"{SIGN}/feedback", json=fixture("cds-feedback"),
+        feedback = issued_feedback(ehr, keys)
+        stored = ehr.post(f"{SIGN}/feedback", json=feedback,
                           headers=bearer(token(keys, aud=FEEDBACK_URL)))
     assert stored.status_code == 200, stored.text
     assert clinic.get("pharmacist", "/cds-feedback").status_code == 403
     listed = clinic.get("admin", "/cds-feedback").json()
     assert [(entry["outcome"], entry["accepted_suggestions"], entry["override_code"],
              entry["override_comment"], entry["issuer"]) for entry in listed] == [
-        ("accepted", ["6d1b1f8a-2a3e-4a0f-9f4a-5a1c2b3d4e5f"], None, None, ISSUER),
+        ("accepted", [feedback["feedback"][0]["acceptedSuggestions"][0]["id"]], None, None,
+         ISSUER),
         ("overridden", [], "patient-declined", "Discussed with the family", ISSUER)]
     assert listed[0]["service_id"] == "ertplan-order-sign"
     assert listed[0]["outcome_at"].startswith("2026-12-07T08:05:00")
+
+
+def test_feedback_on_a_card_never_issued_is_refused_naming_the_entry(
+        trusting: TestClient, keys: ClientKeys) -> None:
+    feedback = issued_feedback(trusting, keys)
+    forged = fixture("cds-feedback")  # the specification-shaped uuids: never issued here
+    answer = trusting.post(f"{SIGN}/feedback", json=forged,
+                           headers=bearer(token(keys, aud=FEEDBACK_URL)))
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "feedback", 0, "card"]
+    feedback["feedback"][0]["acceptedSuggestions"] = [{"id": str(uuid.uuid4())}]
+    answer = trusting.post(f"{SIGN}/feedback", json=feedback,
+                           headers=bearer(token(keys, aud=FEEDBACK_URL)))
+    assert answer.status_code == 422
+    assert "not a suggestion of that card" in answer.json()["detail"][0]["msg"]
 
 
 def test_feedback_with_an_unknown_outcome_is_refused(trusting: TestClient,

@@ -201,7 +201,7 @@ def test_a_patient_with_three_infusions_is_exported_as_a_valid_r4_collection(
     assert request["medicationCodeableConcept"]["coding"] == [
         {"system": "http://www.whocc.no/atc", "code": "A16AB02"}]
     dosage = request["dosageInstruction"][0]
-    assert dosage["doseAndRate"][0]["doseQuantity"]["code"] == "[U]/kg"
+    assert dosage["doseAndRate"][0]["doseQuantity"]["code"] == "U/kg"
     assert dosage["timing"]["repeat"]["period"] == 14
     assert dosage["timing"]["repeat"]["periodUnit"] == "d"
     assert dosage["timing"]["repeat"]["duration"] == 90

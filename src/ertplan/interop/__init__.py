@@ -11,7 +11,7 @@ composes, beside the REST API and the pages.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -24,12 +24,35 @@ def install(app: FastAPI) -> None:
     service's error handler (:func:`ertplan.service.install`) answers their refusals.
     """
     from ertplan.interop.cds_auth import load_clients
-    from ertplan.interop.cds_service import site_drug_codes
+    from ertplan.interop.cds_service import IssuedCards, site_drug_codes
     from ertplan.interop.routers import ROUTERS
 
     app.state.cds_codes = site_drug_codes(app.state.settings.cds_drug_codes, app.state.planner)
     settings = app.state.settings
     app.state.cds_clients = load_clients(settings.cds_clients, cache_s=settings.cds_jwks_cache_s,
                                          timeout_s=settings.cds_fhir_timeout_s)
+    app.state.cds_issued = IssuedCards()
+    if settings.cds_cors_origins:
+        app.add_middleware(CdsCors, origins=list(settings.cds_cors_origins))
     for router in ROUTERS:
         app.include_router(router)
+
+
+class CdsCors:
+    """CORS for browser-based CDS clients (2.0.1 §Cross-Origin Resource Sharing) on
+    ``/cds-services`` only, for the origins the site configures (``ERTPLAN_CDS_CORS_ORIGINS``);
+    the REST API and the pages answer no other origin."""
+
+    def __init__(self, app: Any, *, origins: list[str]) -> None:
+        from starlette.middleware.cors import CORSMiddleware
+
+        self.app = app
+        self.cors = CORSMiddleware(app, allow_origins=origins, allow_methods=["GET", "POST"],
+                                   allow_headers=["Authorization", "Content-Type"],
+                                   max_age=600)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/cds-services"):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

@@ -26,7 +26,7 @@ from ertplan.core.errors import InputError
 from ertplan.core.goals import Goals, ObservationCode
 from ertplan.core.monitoring import convert_to_analyte_unit
 from ertplan.core.units import INTERVAL, MASS, UnitTable, parse_quantity
-from ertplan.interop.cds import UCUM_SYSTEM
+from ertplan.interop.cds import PER_KG_CODE, UCUM_SYSTEM, UNITS_CODE
 from ertplan.interop.cds import codings as _codings
 
 __all__ = ["EXTENSION", "ImportPlan", "PatientRecords", "export_bundle", "read_bundle",
@@ -40,9 +40,12 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 # fullUrls are urn:uuid, derived from the record's table and id: exporting twice gives one Bundle
 _NAMESPACE = uuid.UUID("6f1c1f3e-5a52-4d0e-9a51-2b8f0d7e0c11")
 _XHTML = "http://www.w3.org/1999/xhtml"
-_PER_KG = "[U]/kg"
+# UCUM's enzyme unit is written `U` (µmol/min); `[U]` (not a UCUM code) is read from older exports
+_PER_KG = PER_KG_CODE
+_PER_KG_READ = (PER_KG_CODE, "[U]/kg")
 _DOSE_RATE_TYPES = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
-_UNITS = "[U]"
+_UNITS = UNITS_CODE
+_UNITS_READ = (UNITS_CODE, "[U]")
 _RATE = "mL/h"
 # FHIR Timing units (UCUM) -> the words ertplan's unit file knows; months and years have no
 # fixed length, so an order in them is refused rather than guessed
@@ -939,7 +942,7 @@ def _read_order(entry: _Entry, references: Mapping[str, _Entry],
                          "has a monograph for (by its codes)")
     dosage = (resource.get("dosageInstruction") or [{}])[0]
     dose = ((dosage.get("doseAndRate") or [{}])[0]).get("doseQuantity") or {}
-    if dose.get("system") != UCUM_SYSTEM or dose.get("code") != _PER_KG or dose.get(
+    if dose.get("system") != UCUM_SYSTEM or dose.get("code") not in _PER_KG_READ or dose.get(
             "value") is None:
         raise InputError(f"{where}.dosageInstruction[0].doseAndRate[0].doseQuantity",
                          f"{name}: ertplan orders dose in UCUM {_PER_KG}")
@@ -1000,7 +1003,7 @@ def _read_preparation(entry: _Entry, references: Mapping[str, _Entry]) -> dict[s
         count = ((ingredient.get("strength") or {}).get("numerator") or {}).get("value")
         units = ((lot or {}).get("amount") or {}).get("numerator") or {}
         batch = (lot or {}).get("batch") or {}
-        if lot is None or count is None or units.get("code") != _UNITS or not batch.get(
+        if lot is None or count is None or units.get("code") not in _UNITS_READ or not batch.get(
                 "lotNumber") or not batch.get("expirationDate") or not _whole(
                 units.get("value")) or not _whole(count):
             raise InputError(at, f"{name}: each ingredient is a contained vial lot (amount in "

@@ -34,13 +34,20 @@ if TYPE_CHECKING:  # the FHIR core (and fhir.resources) load only when an import
     from ertplan.interop.fhir import ImportPlan
 
 ATC_SYSTEM = "http://www.whocc.no/atc"
+RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 IMPORT_ACTION = "import"
 
 
 def drug_codings(planner: Planner, drugs: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
-    """Each drug's (system, code) pairs from its monograph (ATC, as the CDS service reads them)."""
-    return {drug: [(ATC_SYSTEM, code) for code in planner.monograph(drug).codes.atc]
-            for drug in drugs}
+    """Each drug's (system, code) pairs from its monograph (ATC and RxNorm, as the CDS service
+    reads them)."""
+    codings: dict[str, list[tuple[str, str]]] = {}
+    for drug in drugs:
+        monograph = planner.monograph(drug)
+        codings[drug] = [(ATC_SYSTEM, code) for code in monograph.codes.atc]
+        if monograph.rxnorm is not None:
+            codings[drug] += [(RXNORM_SYSTEM, code) for code in monograph.rxnorm.codes]
+    return codings
 
 
 def export_patient(session: Session, planner: Planner, *, patient_id: int,
