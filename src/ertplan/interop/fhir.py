@@ -126,7 +126,8 @@ def _drug(name: str, codings: Mapping[str, Sequence[tuple[str, str]]]) -> dict[s
 
 
 def export_bundle(records: PatientRecords, *, goals: Goals, bundle_id: str,
-                  timestamp: datetime) -> dict[str, Any]:
+                  timestamp: datetime,
+                  identifier_system: str = PATIENT_IDENTIFIER_SYSTEM) -> dict[str, Any]:
     """The patient's records as a FHIR R4 ``collection`` Bundle, each resource validated.
 
     A collection, not a ``document``: a document needs a Composition that a clinician attests,
@@ -134,7 +135,7 @@ def export_bundle(records: PatientRecords, *, goals: Goals, bundle_id: str,
     """
     patient = records.patient
     subject = {"reference": full_url("patients", patient["id"]), "display": patient["name"]}
-    entries = [_entry("patients", patient["id"], _patient(patient))]
+    entries = [_entry("patients", patient["id"], _patient(patient, identifier_system))]
     weight_code = _first_code(goals, "weight", None)
     for weight in records.weights:
         entries.append(_entry("weights", weight["id"], _weight(weight, weight_code, subject)))
@@ -176,7 +177,7 @@ def _first_code(goals: Goals, record: str, analyte: str | None) -> ObservationCo
     raise KeyError((record, analyte))  # the packaged goals file codes every record
 
 
-def _patient(patient: Mapping[str, Any]) -> dict[str, Any]:
+def _patient(patient: Mapping[str, Any], identifier_system: str) -> dict[str, Any]:
     extensions = [_ext("gaucher-type", valueInteger=patient["gaucher_type"]),
                   _ext("pregnancy-status", valueCode=patient["pregnancy_status"])]
     extensions += [_ext("manifestation", valueCode=item) for item in patient["manifestations"]]
@@ -196,7 +197,7 @@ def _patient(patient: Mapping[str, Any]) -> dict[str, Any]:
                            f"Gaucher disease type {patient['gaucher_type']}; manifestations: "
                            + (", ".join(patient["manifestations"]) or "none recorded")),
         "extension": extensions,
-        "identifier": [{"system": PATIENT_IDENTIFIER_SYSTEM, "value": patient["identifier"]}],
+        "identifier": [{"system": identifier_system, "value": patient["identifier"]}],
         "name": [{"text": patient["name"]}],
         "gender": patient["sex"],
         "birthDate": patient["birth_date"],
@@ -526,19 +527,60 @@ class _Entry:
         return f"{self.resource.get('resourceType')}/{self.resource.get('id', '(no id)')}"
 
 
-def patient_identifier(bundle: object) -> str:
-    """The identifier of the Bundle's one Patient (ertplan's system first, else the first one).
+def patient_identifier(bundle: object, system: str = PATIENT_IDENTIFIER_SYSTEM) -> str:
+    """The value of the Bundle's one Patient's identifier in the clinic's `system` (a patient is
+    matched on system and value, never on the value alone).
 
     The Bundle is validated first: a malformed one is refused here, naming the element.
     """
     entries = _entries(bundle)
     validate_resource(bundle)  # type: ignore[arg-type]  # a Mapping, checked by _entries
-    return _identifier(_patient_entry(entries))
+    return _identifier(_patient_entry(entries), system)
+
+
+def patient_differences(bundle: object, stored: Mapping[str, Any]) -> tuple[int, list[str]]:
+    """The Bundle's Patient entry, and how it differs from the `stored` patient (columns
+    ``name``, ``sex``, ``birth_date``): empty when name, sex and birth date all confirm the match
+    made on the identifier."""
+    patient = _patient_entry(_entries(bundle))
+    return patient.index, demographic_differences(patient.resource, stored)
+
+
+def _name_words(text: str) -> tuple[str, ...]:
+    return tuple(sorted(re.sub(r"[^\w\s]", " ", text.casefold()).split()))
+
+
+def demographic_differences(resource: Mapping[str, Any], stored: Mapping[str, Any]) -> list[str]:
+    """How a FHIR Patient differs from a stored patient in name, sex and birth date; a missing
+    element is a difference too (it cannot confirm the match).
+
+    >>> stored = {"name": "A. Patient", "sex": "female", "birth_date": "1990-05-01"}
+    >>> demographic_differences({"name": [{"family": "Patient", "given": ["A."]}],
+    ...     "gender": "female", "birthDate": "1990-05-01"}, stored)
+    []
+    >>> demographic_differences({"name": [{"text": "B. Other"}], "gender": "male"}, stored)
+    ["name: 'B. Other' here, 'A. Patient' in ertplan", "gender: 'male' here, 'female' in \
+ertplan", "birthDate: missing here, '1990-05-01' in ertplan"]
+    """
+    names = [name.get("text") or " ".join([*name.get("given", []), name.get("family", "")])
+             for name in resource.get("name") or () if isinstance(name, Mapping)]
+    names = [name.strip() for name in names if isinstance(name, str) and name.strip()]
+    found: list[str] = []
+    if _name_words(str(stored["name"])) not in {_name_words(name) for name in names}:
+        found.append(f"name: {names[0]!r} here, {stored['name']!r} in ertplan" if names
+                     else f"name: missing here, {stored['name']!r} in ertplan")
+    for element, column in (("gender", "sex"), ("birthDate", "birth_date")):
+        given, kept = resource.get(element), str(stored[column])
+        if given != kept:
+            found.append(f"{element}: {given!r} here, {kept!r} in ertplan" if given is not None
+                         else f"{element}: missing here, {kept!r} in ertplan")
+    return found
 
 
 def read_bundle(bundle: object, *, goals: Goals, drugs: Mapping[str, Sequence[tuple[str, str]]],
                 store_weights: Sequence[tuple[date, float]] = (),
-                table: UnitTable | None = None) -> ImportPlan:
+                table: UnitTable | None = None,
+                identifier_system: str = PATIENT_IDENTIFIER_SYSTEM) -> ImportPlan:
     """Check every resource of `bundle` and gather what ertplan stores, converted to its units.
 
     `drugs` maps each drug ertplan has a monograph for to its (system, code) pairs;
@@ -550,7 +592,8 @@ def read_bundle(bundle: object, *, goals: Goals, drugs: Mapping[str, Sequence[tu
     entries = _entries(bundle)
     validate_resource(bundle)  # type: ignore[arg-type]  # a Mapping, checked above
     patient = _patient_entry(entries)
-    plan = ImportPlan(identifier=_identifier(patient), patient=_patient_columns(patient),
+    plan = ImportPlan(identifier=_identifier(patient, identifier_system),
+                      patient=_patient_columns(patient),
                       patient_entry=patient.index)
     references = _reference_index(bundle, entries)
     subject_keys = {f"Patient/{patient.resource.get('id')}", _full_url(bundle, patient.index)}
@@ -626,15 +669,18 @@ def _patient_entry(entries: Sequence[_Entry]) -> _Entry:
     return patients[0]
 
 
-def _identifier(entry: _Entry) -> str:
+def _identifier(entry: _Entry, system: str) -> str:
     identifiers = [item for item in entry.resource.get("identifier") or ()
                    if isinstance(item, Mapping) and isinstance(item.get("value"), str)
                    and item["value"].strip()]
-    if not identifiers:
-        raise InputError(f"{entry.where}.identifier", f"{entry.name}: needs an identifier "
-                         "with a value: ertplan matches the patient by it")
-    ours = [item for item in identifiers if item.get("system") == PATIENT_IDENTIFIER_SYSTEM]
-    return str((ours or identifiers)[0]["value"]).strip()
+    ours = [item for item in identifiers if item.get("system") == system]
+    if not ours:
+        given = ", ".join(f"{item.get('system') or '(no system)'}|{item['value']}"
+                          for item in identifiers[:5]) or "none"
+        raise InputError(f"{entry.where}.identifier", f"{entry.name}: needs an identifier of "
+                         f"this clinic's system {system}: ertplan matches a patient on system "
+                         f"and value (given: {given})")
+    return str(ours[0]["value"]).strip()
 
 
 def _extensions(resource: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
