@@ -1,12 +1,13 @@
-"""Hospital formats beside the core: FHIR R4 resources out and in, CDS Hooks cards.
+"""Hospital formats beside the core: FHIR R4 resources out and in, CDS Hooks cards, SMART launch.
 
 Pure mappings, no I/O: :mod:`ertplan.interop.fhir` (one patient's records as a FHIR R4 Bundle, and
 such a Bundle read back) and :mod:`ertplan.interop.cds` (a CDS Hooks order read into the planner's
 inputs). Around them the glue to the store and the network: :mod:`ertplan.interop.fhir_store`
 (export and import, shared by ``ertplan fhir`` and ``/fhir``), :mod:`ertplan.interop.cds_service`
-(the CDS Hooks services and their cards), :mod:`ertplan.interop.cds_auth` (the CDS clients' JWTs)
-and the routers. :func:`install` mounts them on the application that :func:`ertplan.app.create_app`
-composes, beside the REST API and the pages.
+(the CDS Hooks services and their cards), :mod:`ertplan.interop.cds_auth` (the CDS clients'
+JWTs), :mod:`ertplan.interop.smart` (SMART App Launch from the EHR), :mod:`ertplan.interop.fetch`
+(JSON over HTTP) and the routers. :func:`install` mounts them on the application that
+:func:`ertplan.app.create_app` composes, beside the REST API and the pages.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ def install(app: FastAPI) -> None:
     from ertplan.interop.cds_auth import load_clients
     from ertplan.interop.cds_service import IssuedCards, site_drug_codes
     from ertplan.interop.routers import ROUTERS
+    from ertplan.interop.smart import Launches
 
     app.state.cds_codes = site_drug_codes(app.state.settings.cds_drug_codes, app.state.planner)
     settings = app.state.settings
     app.state.cds_clients = load_clients(settings.cds_clients, cache_s=settings.cds_jwks_cache_s,
                                          timeout_s=settings.cds_fhir_timeout_s)
     app.state.cds_issued = IssuedCards()
+    app.state.smart_launches = Launches()
     if settings.cds_cors_origins:
         app.add_middleware(CdsCors, origins=list(settings.cds_cors_origins))
     for router in ROUTERS:
