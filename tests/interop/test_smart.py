@@ -45,7 +45,7 @@ class _StandInEhr(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         self.seen.append(url.path)
-        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        base = f"http://127.0.0.1:{self.server.server_port}"  # type: ignore[attr-defined]
         if url.path == "/fhir/.well-known/smart-configuration":
             # the shape of SMART App Launch 2.0 §Example Response (smart-configuration)
             self._send(200, {
