@@ -15,11 +15,17 @@ from tests.interop.test_fhir_store import (
     _records,
     _store_counts,
 )
-from tests.service.conftest import NOW, Clinic
+from tests.service.conftest import NOW, SITE_PATIENT_SYSTEM, Clinic
 
 from ertplan.cli.app import main
 from ertplan.store import repositories as repo
 from ertplan.store.db import make_engine, session_factory, sqlite_url, transaction
+
+
+@pytest.fixture(autouse=True)
+def _site_patient_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command reads the clinic's identifier system from the environment, as the service."""
+    monkeypatch.setenv("ERTPLAN_FHIR_PATIENT_SYSTEM", SITE_PATIENT_SYSTEM)
 
 
 @pytest.fixture

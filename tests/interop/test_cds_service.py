@@ -69,8 +69,8 @@ def test_discovery_lists_order_select_and_order_sign_with_weight_and_lab_prefetc
     for service in services:
         assert service["id"]
         assert service["description"]
-        assert set(service["prefetch"]) == {"patient", "weight", "haemoglobin", "platelets"}
-        assert service["prefetch"]["patient"] == "Patient/{{context.patientId}}"
+        # what the cards use and no more: the Patient is not requested (issue 17)
+        assert set(service["prefetch"]) == {"weight", "haemoglobin", "platelets"}
         assert "http://loinc.org|29463-7" in service["prefetch"]["weight"]
 
 
@@ -129,7 +129,7 @@ def test_order_select_3900_u_total_for_65_kg_offers_whole_vial_doses_within_10_p
         assert resource["resourceType"] == "MedicationRequest"
         assert resource["id"] == "imiglucerase-2"
         quantity = resource["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
-        assert quantity["code"] == "[U]"
+        assert quantity["code"] == "U"  # UCUM's enzyme unit (issue 17: not [U])
         doses.append(quantity["value"])
     # 3800 U (97.4 %) and 4000 U (102.6 %) both lie within the 10 % per-infusion tolerance
     assert doses == [3800, 4000]
@@ -153,7 +153,7 @@ def test_a_site_code_makes_an_order_recognised(engine: Any) -> None:
     settings = Settings(database_url=None, cds_drug_codes="imiglucerase=http://www.whocc.no/atc|N02BE01")
     with TestClient(create_app(engine=engine, settings=settings, clock=lambda: NOW)) as client:
         cards = checked_cards(client.post(SIGN, json=body))
-    # 1 [U] total for 70 kg is far below the labelled range: the plan and its dose alert
+    # 1 U total for 70 kg is far below the labelled range: the plan and its dose alert
     assert cards[0]["summary"].startswith("Imiglucerase 1 U:")
     assert any(card["indicator"] == "warning" for card in cards[1:])
 
@@ -168,13 +168,24 @@ def test_a_malformed_site_code_setting_is_refused_at_start(engine: Any) -> None:
                                                     cds_drug_codes="imiglucerase=A16AB02"))
 
 
-def test_missing_weight_answers_a_card_asking_for_it(clinic: Clinic) -> None:
+def test_a_weight_neither_prefetched_nor_readable_is_a_412(clinic: Clinic) -> None:
+    # 2.0.1 §Providing FHIR Resources: "the service SHALL respond with an HTTP 412" (issue 17;
+    # this was a 200 with a card asking for the weight)
     body = fixture("cds-order-sign-imiglucerase")
     del body["prefetch"]["weight"]
+    answer = clinic.client.post(SIGN, json=body)
+    assert answer.status_code == 412
+    assert "no fhirServer" in answer.json()["detail"]
+
+
+def test_a_patient_without_a_weight_on_record_gets_a_card_asking_for_one(clinic: Clinic) -> None:
+    # 2.0.1 §Prefetch Template: a key whose data does not exist is sent as null
+    body = fixture("cds-order-sign-imiglucerase")
+    body["prefetch"]["weight"] = None
     (card,) = checked_cards(clinic.client.post(SIGN, json=body))
     assert card["indicator"] == "warning"
     assert "body weight" in card["summary"]
-    assert "no fhirServer" in card["detail"]
+    assert "MedicationRequest/imiglucerase-1" in card["detail"]
 
 
 class _StandInFhir(BaseHTTPRequestHandler):
@@ -219,27 +230,78 @@ def fhir_server() -> Iterator[str]:
         thread.join()
 
 
+@pytest.fixture
+def listing(engine: Any, fhir_server: str) -> Iterator[Any]:
+    """The API with the stand-in FHIR server on the site's allow-list (no trusted client)."""
+    from fastapi.testclient import TestClient
+
+    from ertplan.app import create_app
+    from ertplan.service.settings import Settings
+    from tests.service.conftest import NOW
+
+    settings = Settings(database_url=None, cds_fhir_servers=[fhir_server])
+    with TestClient(create_app(engine=engine, settings=settings, clock=lambda: NOW),
+                    raise_server_exceptions=False) as client:
+        yield client
+
+
 def test_without_prefetch_the_weight_is_read_from_the_fhir_server_with_the_bearer_token(
-        clinic: Clinic, fhir_server: str) -> None:
-    body = fixture("cds-order-sign-no-prefetch")
+        listing: Any, fhir_server: str) -> None:
+    body = fixture("cds-order-sign-no-prefetch")  # its dose still in [U]/kg: read as U/kg
     body["fhirServer"] = fhir_server
-    cards = checked_cards(clinic.client.post(SIGN, json=body))
+    cards = checked_cards(listing.post(SIGN, json=body))
     assert cards[0]["summary"].startswith("Imiglucerase 4200 U: 10 × 400 U + 1 × 200 U vials")
-    ((path, query, authorization),) = _StandInFhir.seen
+    (path, query, authorization), *labs = _StandInFhir.seen
+    assert len(labs) == 2  # haemoglobin and platelets were not prefetched either
     assert path == "/fhir/Observation"
     assert query["patient"] == ["example"]
     assert query["code"] == ["http://loinc.org|29463-7"]
     assert authorization == "Bearer some-opaque-fhir-access-token"
 
 
-def test_a_fhir_server_refusing_the_token_gives_a_weight_card_not_an_error(
-        clinic: Clinic, fhir_server: str) -> None:
+def test_a_fhir_server_refusing_the_token_is_a_412_that_leaks_nothing_of_the_network(
+        listing: Any, fhir_server: str) -> None:
+    # issue 17: was a card quoting the server's error; 2.0.1 asks for a 412
     body = fixture("cds-order-sign-no-prefetch")
     body["fhirServer"] = fhir_server
     body["fhirAuthorization"]["access_token"] = "expired"
-    (card,) = checked_cards(clinic.client.post(SIGN, json=body))
-    assert card["indicator"] == "warning"
-    assert "401" in card["detail"]
+    answer = listing.post(SIGN, json=body)
+    assert answer.status_code == 412
+    assert answer.json() == {"detail": "the body weight was not prefetched and the fhirServer "
+                                       "could not be read"}
+
+
+def test_a_closed_fhir_server_is_a_412_without_its_network_error(engine: Any) -> None:
+    import socket
+
+    from fastapi.testclient import TestClient
+
+    from ertplan.app import create_app
+    from ertplan.service.settings import Settings
+    from tests.service.conftest import NOW
+
+    with socket.socket() as probe:  # a loopback port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/fhir"
+    settings = Settings(database_url=None, cds_fhir_servers=[closed])
+    body = fixture("cds-order-sign-no-prefetch")
+    body["fhirServer"] = closed
+    with TestClient(create_app(engine=engine, settings=settings, clock=lambda: NOW)) as client:
+        answer = client.post(SIGN, json=body)
+    assert answer.status_code == 412
+    assert answer.json()["detail"].endswith("the fhirServer could not be read")
+    assert "Errno" not in answer.text
+    assert "refused" not in answer.text
+
+
+def test_with_no_trusted_client_a_fhir_server_off_the_allow_list_is_never_called(
+        clinic: Clinic, fhir_server: str) -> None:
+    body = fixture("cds-order-sign-no-prefetch")
+    body["fhirServer"] = fhir_server
+    answer = clinic.client.post(SIGN, json=body)
+    assert answer.status_code == 412
+    assert "allow-list" in answer.json()["detail"]
+    assert _StandInFhir.seen == []
 
 
 def test_an_unreadable_dose_unit_answers_a_card_naming_the_fhir_element(clinic: Clinic) -> None:

@@ -35,7 +35,7 @@ from ertplan.store.models import (
     User,
     Weight,
 )
-from tests.service.conftest import NOW, Clinic
+from tests.service.conftest import NOW, SITE_PATIENT_SYSTEM, Clinic
 from tests.service.test_records import PATIENT, _ok
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -155,8 +155,10 @@ def _client_on(engine: Engine, usernames: list[tuple[str, str]], password_hash: 
             tokens[name] = new_token()
             repo.add_token(session, user=user, token_sha256=token_digest(tokens[name]), now=NOW,
                            expires_at=NOW.replace(year=2027))
-    app = create_app(engine=engine, settings=Settings(database_url=None, vial_sizes=None),
-                     clock=lambda: NOW)
+    # the other store of the same hospital: its patients carry the same identifier system
+    app = create_app(engine=engine, settings=Settings(
+        database_url=None, vial_sizes=None, fhir_patient_system=SITE_PATIENT_SYSTEM),
+        clock=lambda: NOW)
     return TestClient(app, raise_server_exceptions=False), tokens
 
 
@@ -198,10 +200,12 @@ def test_a_patient_with_three_infusions_is_exported_as_a_valid_r4_collection(
     assert by_code["718-7"]["valueQuantity"]["code"] == "g/dL"
     request = next(entry["resource"] for entry in bundle["entry"]
                    if entry["resource"]["resourceType"] == "MedicationRequest")
-    assert request["medicationCodeableConcept"]["coding"] == [
-        {"system": "http://www.whocc.no/atc", "code": "A16AB02"}]
+    assert request["medicationCodeableConcept"]["coding"] == [  # the monograph's codes
+        {"system": "http://www.whocc.no/atc", "code": "A16AB02"},
+        {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1726266"},
+        {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1726268"}]
     dosage = request["dosageInstruction"][0]
-    assert dosage["doseAndRate"][0]["doseQuantity"]["code"] == "[U]/kg"
+    assert dosage["doseAndRate"][0]["doseQuantity"]["code"] == "U/kg"
     assert dosage["timing"]["repeat"]["period"] == 14
     assert dosage["timing"]["repeat"]["periodUnit"] == "d"
     assert dosage["timing"]["repeat"]["duration"] == 90

@@ -20,6 +20,8 @@ from ertplan.store.models import ROLES
 
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
+# the system of the clinic's patient identifiers: its hospital's MRNs, as the lab fixture sends
+SITE_PATIENT_SYSTEM = "urn:oid:1.2.36.146.595.217.0.1"
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +63,9 @@ def clinic(engine: Engine, password_hash: str) -> Iterator[Clinic]:
             tokens[name] = new_token()
             repo.add_token(session, user=user, token_sha256=token_digest(tokens[name]), now=NOW,
                            expires_at=NOW + timedelta(hours=8))
-    app = create_app(engine=engine, settings=Settings(database_url=None, vial_sizes=None),
-                     clock=lambda: NOW)
+    app = create_app(engine=engine, settings=Settings(
+        database_url=None, vial_sizes=None, fhir_patient_system=SITE_PATIENT_SYSTEM),
+        clock=lambda: NOW)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Clinic(client=client, tokens=tokens, engine=engine)
 

@@ -420,6 +420,13 @@ class DrugCodes(Fact):
 
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
+class RxNormCodes(Fact):
+    """RxNorm concepts (RxCUIs) of the product, as US EHRs code orders; optional."""
+
+    codes: tuple[str, ...]
+
+
+@dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Monograph(WriteOnce):
     """A drug's monograph as validated data. Obtain it from :func:`load_monograph`."""
 
@@ -452,6 +459,7 @@ class Monograph(WriteOnce):
     calendar: CalendarFacts
     # ---- CDS Hooks (issue 9) ----
     codes: DrugCodes
+    rxnorm: RxNormCodes | None = None
     __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
 
     def product(self, vial_units: int) -> Product:

@@ -19,13 +19,19 @@ from ertplan.core.units import MASS, UnitTable, parse_quantity
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 LOINC_SYSTEM = "http://loinc.org"
+RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+XHTML = "http://www.w3.org/1999/xhtml"
 # FHIR Timing.repeat.periodUnit / durationUnit (UCUM) -> the words ertplan's unit file knows;
 # months and years have no fixed length, so an order in them is refused rather than guessed
 _TIME_WORDS = {"s": "second", "min": "minute", "h": "hour", "d": "day", "wk": "week"}
 # UCUM codes of body weight -> the unit file's spelling
 _MASS_WORDS = {"kg": "kg", "g": "g", "[lb_av]": "lb", "[oz_av]": "oz"}
-_PER_KG_DOSE = "[U]/kg"
-_TOTAL_DOSE = "[U]"
+# UCUM's enzyme unit is `U` (µmol/min); ertplan writes `U` and `U/kg` and reads `[U]` and
+# `[U]/kg` too, which older ertplan exports and some systems write though UCUM defines no `[U]`
+UNITS_CODE = "U"
+PER_KG_CODE = "U/kg"
+_PER_KG_DOSE = (PER_KG_CODE, "[U]/kg")
+_TOTAL_DOSE = (UNITS_CODE, "[U]")
 _NOT_A_RESULT = ("entered-in-error", "cancelled", "registered")
 
 
@@ -66,12 +72,119 @@ def codings(concept: object) -> set[tuple[str, str]]:
     return found
 
 
-def medication_codings(request: Mapping[str, Any]) -> set[tuple[str, str]]:
-    """The drug codes of a MedicationRequest (R4 ``medicationCodeableConcept``, or R5's
-    ``medication.concept``)."""
+def medication_codings(request: Mapping[str, Any],
+                       bundle: object = None) -> set[tuple[str, str]]:
+    """The drug codes of a MedicationRequest: R4's ``medicationCodeableConcept``, or the code of
+    the Medication its ``medicationReference`` names (contained ``#id``, or an entry of `bundle`
+    by ``Medication/id`` or fullUrl), or R5's ``medication.concept``.
+
+    >>> order = {"medicationReference": {"reference": "#m"}, "contained": [{"resourceType":
+    ...     "Medication", "id": "m", "code": {"coding": [{"system": "s", "code": "c"}]}}]}
+    >>> medication_codings(order)
+    {('s', 'c')}
+    """
     r5 = request.get("medication")
-    return codings(request.get("medicationCodeableConcept")) | codings(
+    found = codings(request.get("medicationCodeableConcept")) | codings(
         r5.get("concept") if isinstance(r5, Mapping) else None)
+    medication = _referenced_medication(request, bundle)
+    if medication is not None:
+        found |= codings(medication.get("code"))
+    return found
+
+
+def _referenced_medication(request: Mapping[str, Any],
+                           bundle: object) -> Mapping[str, Any] | None:
+    reference = request.get("medicationReference")
+    target = reference.get("reference") if isinstance(reference, Mapping) else None
+    if not isinstance(target, str):
+        return None
+    if target.startswith("#"):
+        for item in request.get("contained") or ():
+            if isinstance(item, Mapping) and item.get("resourceType") == "Medication" \
+                    and item.get("id") == target[1:]:
+                return item
+        return None
+    entries = bundle.get("entry") if isinstance(bundle, Mapping) else None
+    for entry in entries if isinstance(entries, list) else ():
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if isinstance(resource, Mapping) and resource.get("resourceType") == "Medication" and (
+                entry.get("fullUrl") == target or f"Medication/{resource.get('id')}" == target):
+            return resource
+    return None
+
+
+def order_name(request: Mapping[str, Any]) -> str:
+    """How a card names the order: ``MedicationRequest/{id}``, or its position when it has none.
+
+    >>> order_name({"id": "imiglucerase-1"}), order_name({})
+    ('MedicationRequest/imiglucerase-1', 'the MedicationRequest without an id')
+    """
+    identity = request.get("id")
+    return (f"MedicationRequest/{identity}" if isinstance(identity, str) and identity
+            else "the MedicationRequest without an id")
+
+
+def order_start(request: Mapping[str, Any]) -> datetime | None:
+    """When the order starts, if it says so to the minute: ``timing.repeat.boundsPeriod.start``
+    of the first dosage instruction as a date-time with its offset; a bare date gives None.
+
+    >>> order_start({"dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {
+    ...     "start": "2026-12-09T08:30:00+01:00"}}}}]}).isoformat()
+    '2026-12-09T08:30:00+01:00'
+    """
+    dosages = request.get("dosageInstruction")
+    first = dosages[0] if isinstance(dosages, list) and dosages else None
+    timing = first.get("timing") if isinstance(first, Mapping) else None
+    repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
+    bounds = repeat.get("boundsPeriod") if isinstance(repeat, Mapping) else None
+    start = bounds.get("start") if isinstance(bounds, Mapping) else None
+    if not isinstance(start, str) or "T" not in start:
+        return None
+    try:
+        moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def with_dose(request: Mapping[str, Any], *, dose_units: float, dosage_text: str,
+              narrative: str) -> dict[str, Any]:
+    """`request` as one coherent resource with the total dose `dose_units` U: every dose of every
+    dosage instruction (``doseQuantity`` and ``doseRange`` alike, per kg or total) becomes that
+    dose in UCUM ``U`` (rates are kept), each instruction's ``text`` becomes `dosage_text`, and the
+    narrative is generated anew from `narrative` (CDS Hooks 2.0.1 §Action: an update holds the
+    resource in its entirety).
+
+    >>> order = {"resourceType": "MedicationRequest", "dosageInstruction": [{"doseAndRate": [
+    ...     {"doseQuantity": {"value": 60, "code": "U/kg"}}, {"doseQuantity": {"value": 4080,
+    ...     "code": "U"}}]}]}
+    >>> updated = with_dose(order, dose_units=4000, dosage_text="4000 U", narrative="4000 U")
+    >>> [item["doseQuantity"]["value"] for item in updated["dosageInstruction"][0]["doseAndRate"]]
+    [4000]
+    """
+    import copy
+    import html
+
+    updated: dict[str, Any] = copy.deepcopy(dict(request))
+    dose = {"value": dose_units, "unit": "U", "system": UCUM_SYSTEM, "code": UNITS_CODE}
+    for dosage in updated.get("dosageInstruction") or ():
+        if not isinstance(dosage, dict):
+            continue
+        kept: list[dict[str, Any]] = []
+        for entry in dosage.get("doseAndRate") or ():
+            if not isinstance(entry, dict):
+                continue
+            entry.pop("doseQuantity", None)
+            entry.pop("doseRange", None)
+            entry.pop("type", None)  # "ordered" or "calculated" no longer says which is which
+            if any(key.startswith("rate") for key in entry):
+                kept.append(entry)
+        first = kept[0] if kept else {}
+        dosage["doseAndRate"] = [{"doseQuantity": dict(dose), **first}, *kept[1:]]
+        dosage["text"] = dosage_text
+    updated["text"] = {"status": "generated",
+                       "div": f'<div xmlns="{XHTML}"><p>{html.escape(narrative)}</p></div>'}
+    return updated
 
 
 def latest_reading(value: object, loinc_code: str) -> Reading | None:
@@ -120,14 +233,15 @@ def preparation_inputs(request: Mapping[str, Any], *, weight: str, table: UnitTa
                        vial_sizes: str | None = None) -> PreparationInputs:
     """``ertplan prepare``'s inputs from a MedicationRequest and a body weight text.
 
-    The dose is ``dosageInstruction[0].doseAndRate[0].doseQuantity`` in UCUM ``[U]/kg``, or a
-    total in ``[U]`` (divided by the weight: the core plans per kg); the interval is
+    The dose is ``dosageInstruction[0].doseAndRate[0].doseQuantity`` in UCUM ``U/kg``, or a
+    total in ``U`` (divided by the weight: the core plans per kg; ``[U]/kg`` and ``[U]`` are
+    read too); the interval is
     ``timing.repeat`` (``period`` / ``frequency`` in ``periodUnit``), the infusion time
     ``timing.repeat.duration``.
 
     >>> order = {"dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 2,
     ...     "periodUnit": "wk"}}, "doseAndRate": [{"doseQuantity": {"value": 60,
-    ...     "system": "http://unitsofmeasure.org", "code": "[U]/kg"}}]}]}
+    ...     "system": "http://unitsofmeasure.org", "code": "U/kg"}}]}]}
     >>> inputs = preparation_inputs(order, weight="70 kg", table={})
     >>> inputs.dose, inputs.every
     ('60.0 U/kg', '2.0 week')
@@ -137,15 +251,16 @@ def preparation_inputs(request: Mapping[str, Any], *, weight: str, table: UnitTa
     quantity = dose.get("doseQuantity")
     field = "dosageInstruction[0].doseAndRate[0].doseQuantity"
     if not isinstance(quantity, Mapping):
-        raise InputError(field, "is needed: the dose as a UCUM [U]/kg or [U] quantity")
+        raise InputError(field, "is needed: the dose as a UCUM U/kg or U quantity")
     number = _positive(quantity.get("value"), f"{field}.value")
     code = quantity.get("code")
-    if code == _PER_KG_DOSE:
+    if code in _PER_KG_DOSE:
         dose_text = f"{number!r} U/kg"
-    elif code == _TOTAL_DOSE:
+    elif code in _TOTAL_DOSE:
         dose_text = f"{number / parse_quantity(weight, MASS, 'weight', table)!r} U/kg"
     else:
-        raise InputError(f"{field}.code", "must be the UCUM code [U]/kg or [U]", code)
+        raise InputError(f"{field}.code", "must be the UCUM code U/kg or U (the enzyme unit)",
+                         code)
     timing = dosage.get("timing")
     repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
     if not isinstance(repeat, Mapping):

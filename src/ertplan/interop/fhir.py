@@ -26,7 +26,7 @@ from ertplan.core.errors import InputError
 from ertplan.core.goals import Goals, ObservationCode
 from ertplan.core.monitoring import convert_to_analyte_unit
 from ertplan.core.units import INTERVAL, MASS, UnitTable, parse_quantity
-from ertplan.interop.cds import UCUM_SYSTEM
+from ertplan.interop.cds import PER_KG_CODE, UCUM_SYSTEM, UNITS_CODE
 from ertplan.interop.cds import codings as _codings
 
 __all__ = ["EXTENSION", "ImportPlan", "PatientRecords", "export_bundle", "read_bundle",
@@ -40,9 +40,12 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 # fullUrls are urn:uuid, derived from the record's table and id: exporting twice gives one Bundle
 _NAMESPACE = uuid.UUID("6f1c1f3e-5a52-4d0e-9a51-2b8f0d7e0c11")
 _XHTML = "http://www.w3.org/1999/xhtml"
-_PER_KG = "[U]/kg"
+# UCUM's enzyme unit is written `U` (µmol/min); `[U]` (not a UCUM code) is read from older exports
+_PER_KG = PER_KG_CODE
+_PER_KG_READ = (PER_KG_CODE, "[U]/kg")
 _DOSE_RATE_TYPES = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
-_UNITS = "[U]"
+_UNITS = UNITS_CODE
+_UNITS_READ = (UNITS_CODE, "[U]")
 _RATE = "mL/h"
 # FHIR Timing units (UCUM) -> the words ertplan's unit file knows; months and years have no
 # fixed length, so an order in them is refused rather than guessed
@@ -123,7 +126,8 @@ def _drug(name: str, codings: Mapping[str, Sequence[tuple[str, str]]]) -> dict[s
 
 
 def export_bundle(records: PatientRecords, *, goals: Goals, bundle_id: str,
-                  timestamp: datetime) -> dict[str, Any]:
+                  timestamp: datetime,
+                  identifier_system: str = PATIENT_IDENTIFIER_SYSTEM) -> dict[str, Any]:
     """The patient's records as a FHIR R4 ``collection`` Bundle, each resource validated.
 
     A collection, not a ``document``: a document needs a Composition that a clinician attests,
@@ -131,7 +135,7 @@ def export_bundle(records: PatientRecords, *, goals: Goals, bundle_id: str,
     """
     patient = records.patient
     subject = {"reference": full_url("patients", patient["id"]), "display": patient["name"]}
-    entries = [_entry("patients", patient["id"], _patient(patient))]
+    entries = [_entry("patients", patient["id"], _patient(patient, identifier_system))]
     weight_code = _first_code(goals, "weight", None)
     for weight in records.weights:
         entries.append(_entry("weights", weight["id"], _weight(weight, weight_code, subject)))
@@ -173,7 +177,7 @@ def _first_code(goals: Goals, record: str, analyte: str | None) -> ObservationCo
     raise KeyError((record, analyte))  # the packaged goals file codes every record
 
 
-def _patient(patient: Mapping[str, Any]) -> dict[str, Any]:
+def _patient(patient: Mapping[str, Any], identifier_system: str) -> dict[str, Any]:
     extensions = [_ext("gaucher-type", valueInteger=patient["gaucher_type"]),
                   _ext("pregnancy-status", valueCode=patient["pregnancy_status"])]
     extensions += [_ext("manifestation", valueCode=item) for item in patient["manifestations"]]
@@ -193,7 +197,7 @@ def _patient(patient: Mapping[str, Any]) -> dict[str, Any]:
                            f"Gaucher disease type {patient['gaucher_type']}; manifestations: "
                            + (", ".join(patient["manifestations"]) or "none recorded")),
         "extension": extensions,
-        "identifier": [{"system": PATIENT_IDENTIFIER_SYSTEM, "value": patient["identifier"]}],
+        "identifier": [{"system": identifier_system, "value": patient["identifier"]}],
         "name": [{"text": patient["name"]}],
         "gender": patient["sex"],
         "birthDate": patient["birth_date"],
@@ -523,19 +527,60 @@ class _Entry:
         return f"{self.resource.get('resourceType')}/{self.resource.get('id', '(no id)')}"
 
 
-def patient_identifier(bundle: object) -> str:
-    """The identifier of the Bundle's one Patient (ertplan's system first, else the first one).
+def patient_identifier(bundle: object, system: str = PATIENT_IDENTIFIER_SYSTEM) -> str:
+    """The value of the Bundle's one Patient's identifier in the clinic's `system` (a patient is
+    matched on system and value, never on the value alone).
 
     The Bundle is validated first: a malformed one is refused here, naming the element.
     """
     entries = _entries(bundle)
     validate_resource(bundle)  # type: ignore[arg-type]  # a Mapping, checked by _entries
-    return _identifier(_patient_entry(entries))
+    return _identifier(_patient_entry(entries), system)
+
+
+def patient_differences(bundle: object, stored: Mapping[str, Any]) -> tuple[int, list[str]]:
+    """The Bundle's Patient entry, and how it differs from the `stored` patient (columns
+    ``name``, ``sex``, ``birth_date``): empty when name, sex and birth date all confirm the match
+    made on the identifier."""
+    patient = _patient_entry(_entries(bundle))
+    return patient.index, demographic_differences(patient.resource, stored)
+
+
+def _name_words(text: str) -> tuple[str, ...]:
+    return tuple(sorted(re.sub(r"[^\w\s]", " ", text.casefold()).split()))
+
+
+def demographic_differences(resource: Mapping[str, Any], stored: Mapping[str, Any]) -> list[str]:
+    """How a FHIR Patient differs from a stored patient in name, sex and birth date; a missing
+    element is a difference too (it cannot confirm the match).
+
+    >>> stored = {"name": "A. Patient", "sex": "female", "birth_date": "1990-05-01"}
+    >>> demographic_differences({"name": [{"family": "Patient", "given": ["A."]}],
+    ...     "gender": "female", "birthDate": "1990-05-01"}, stored)
+    []
+    >>> demographic_differences({"name": [{"text": "B. Other"}], "gender": "male"}, stored)
+    ["name: 'B. Other' here, 'A. Patient' in ertplan", "gender: 'male' here, 'female' in \
+ertplan", "birthDate: missing here, '1990-05-01' in ertplan"]
+    """
+    names = [name.get("text") or " ".join([*name.get("given", []), name.get("family", "")])
+             for name in resource.get("name") or () if isinstance(name, Mapping)]
+    names = [name.strip() for name in names if isinstance(name, str) and name.strip()]
+    found: list[str] = []
+    if _name_words(str(stored["name"])) not in {_name_words(name) for name in names}:
+        found.append(f"name: {names[0]!r} here, {stored['name']!r} in ertplan" if names
+                     else f"name: missing here, {stored['name']!r} in ertplan")
+    for element, column in (("gender", "sex"), ("birthDate", "birth_date")):
+        given, kept = resource.get(element), str(stored[column])
+        if given != kept:
+            found.append(f"{element}: {given!r} here, {kept!r} in ertplan" if given is not None
+                         else f"{element}: missing here, {kept!r} in ertplan")
+    return found
 
 
 def read_bundle(bundle: object, *, goals: Goals, drugs: Mapping[str, Sequence[tuple[str, str]]],
                 store_weights: Sequence[tuple[date, float]] = (),
-                table: UnitTable | None = None) -> ImportPlan:
+                table: UnitTable | None = None,
+                identifier_system: str = PATIENT_IDENTIFIER_SYSTEM) -> ImportPlan:
     """Check every resource of `bundle` and gather what ertplan stores, converted to its units.
 
     `drugs` maps each drug ertplan has a monograph for to its (system, code) pairs;
@@ -547,7 +592,8 @@ def read_bundle(bundle: object, *, goals: Goals, drugs: Mapping[str, Sequence[tu
     entries = _entries(bundle)
     validate_resource(bundle)  # type: ignore[arg-type]  # a Mapping, checked above
     patient = _patient_entry(entries)
-    plan = ImportPlan(identifier=_identifier(patient), patient=_patient_columns(patient),
+    plan = ImportPlan(identifier=_identifier(patient, identifier_system),
+                      patient=_patient_columns(patient),
                       patient_entry=patient.index)
     references = _reference_index(bundle, entries)
     subject_keys = {f"Patient/{patient.resource.get('id')}", _full_url(bundle, patient.index)}
@@ -623,15 +669,18 @@ def _patient_entry(entries: Sequence[_Entry]) -> _Entry:
     return patients[0]
 
 
-def _identifier(entry: _Entry) -> str:
+def _identifier(entry: _Entry, system: str) -> str:
     identifiers = [item for item in entry.resource.get("identifier") or ()
                    if isinstance(item, Mapping) and isinstance(item.get("value"), str)
                    and item["value"].strip()]
-    if not identifiers:
-        raise InputError(f"{entry.where}.identifier", f"{entry.name}: needs an identifier "
-                         "with a value: ertplan matches the patient by it")
-    ours = [item for item in identifiers if item.get("system") == PATIENT_IDENTIFIER_SYSTEM]
-    return str((ours or identifiers)[0]["value"]).strip()
+    ours = [item for item in identifiers if item.get("system") == system]
+    if not ours:
+        given = ", ".join(f"{item.get('system') or '(no system)'}|{item['value']}"
+                          for item in identifiers[:5]) or "none"
+        raise InputError(f"{entry.where}.identifier", f"{entry.name}: needs an identifier of "
+                         f"this clinic's system {system}: ertplan matches a patient on system "
+                         f"and value (given: {given})")
+    return str(ours[0]["value"]).strip()
 
 
 def _extensions(resource: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
@@ -939,7 +988,7 @@ def _read_order(entry: _Entry, references: Mapping[str, _Entry],
                          "has a monograph for (by its codes)")
     dosage = (resource.get("dosageInstruction") or [{}])[0]
     dose = ((dosage.get("doseAndRate") or [{}])[0]).get("doseQuantity") or {}
-    if dose.get("system") != UCUM_SYSTEM or dose.get("code") != _PER_KG or dose.get(
+    if dose.get("system") != UCUM_SYSTEM or dose.get("code") not in _PER_KG_READ or dose.get(
             "value") is None:
         raise InputError(f"{where}.dosageInstruction[0].doseAndRate[0].doseQuantity",
                          f"{name}: ertplan orders dose in UCUM {_PER_KG}")
@@ -1000,7 +1049,7 @@ def _read_preparation(entry: _Entry, references: Mapping[str, _Entry]) -> dict[s
         count = ((ingredient.get("strength") or {}).get("numerator") or {}).get("value")
         units = ((lot or {}).get("amount") or {}).get("numerator") or {}
         batch = (lot or {}).get("batch") or {}
-        if lot is None or count is None or units.get("code") != _UNITS or not batch.get(
+        if lot is None or count is None or units.get("code") not in _UNITS_READ or not batch.get(
                 "lotNumber") or not batch.get("expirationDate") or not _whole(
                 units.get("value")) or not _whole(count):
             raise InputError(at, f"{name}: each ingredient is a contained vial lot (amount in "

@@ -34,18 +34,27 @@ if TYPE_CHECKING:  # the FHIR core (and fhir.resources) load only when an import
     from ertplan.interop.fhir import ImportPlan
 
 ATC_SYSTEM = "http://www.whocc.no/atc"
+RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 IMPORT_ACTION = "import"
 
 
 def drug_codings(planner: Planner, drugs: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
-    """Each drug's (system, code) pairs from its monograph (ATC, as the CDS service reads them)."""
-    return {drug: [(ATC_SYSTEM, code) for code in planner.monograph(drug).codes.atc]
-            for drug in drugs}
+    """Each drug's (system, code) pairs from its monograph (ATC and RxNorm, as the CDS service
+    reads them)."""
+    codings: dict[str, list[tuple[str, str]]] = {}
+    for drug in drugs:
+        monograph = planner.monograph(drug)
+        codings[drug] = [(ATC_SYSTEM, code) for code in monograph.codes.atc]
+        if monograph.rxnorm is not None:
+            codings[drug] += [(RXNORM_SYSTEM, code) for code in monograph.rxnorm.codes]
+    return codings
 
 
-def export_patient(session: Session, planner: Planner, *, patient_id: int,
-                   now: datetime) -> dict[str, Any]:
-    """The FHIR R4 collection Bundle of one stored patient (NotFoundError if there is none)."""
+def export_patient(session: Session, planner: Planner, *, patient_id: int, now: datetime,
+                   identifier_system: str | None = None) -> dict[str, Any]:
+    """The FHIR R4 collection Bundle of one stored patient (NotFoundError if there is none);
+    the patient's identifier in `identifier_system`, the clinic's
+    (``ERTPLAN_FHIR_PATIENT_SYSTEM``)."""
     from ertplan.interop.fhir import PatientRecords, export_bundle
 
     patient = repo.get_record(session, model=Patient, record_id=patient_id)
@@ -80,7 +89,14 @@ def export_patient(session: Session, planner: Planner, *, patient_id: int,
         usernames={user.id: user.username for user in users},
         drug_codings=drug_codings(planner, sorted({order.drug for order in orders})))
     return export_bundle(records, goals=planner.goals(), timestamp=now,
-                         bundle_id=f"ertplan-patient-{patient_id}-{now:%Y%m%dT%H%M%SZ}")
+                         bundle_id=f"ertplan-patient-{patient_id}-{now:%Y%m%dT%H%M%SZ}",
+                         identifier_system=identifier_system or _site_system())
+
+
+def _site_system() -> str:
+    from ertplan.service.settings import Settings
+
+    return Settings().fhir_patient_system
 
 
 def _all(session: Session, model: Any, condition: Any) -> list[Any]:
@@ -88,10 +104,12 @@ def _all(session: Session, model: Any, condition: Any) -> list[Any]:
 
 
 def import_bundle(session: Session, planner: Planner, *, bundle: object, actor: User | None,
-                  now: datetime) -> dict[str, Any]:
+                  now: datetime, identifier_system: str | None = None) -> dict[str, Any]:
     """Write what `bundle` holds for the store; the JSON report of what was done.
 
-    The patient is matched by identifier, or registered when the Bundle's Patient carries
+    The patient is matched on the identifier's system (`identifier_system`, the clinic's) and
+    value, and confirmed by name, sex and birth date: any difference refuses the whole Bundle
+    (InputError listing them, HTTP 422). An unknown patient is registered when the Patient carries
     ertplan's Gaucher record. Weights and lab results are added (an identical one already stored
     is reported as a duplicate, so importing twice changes nothing). Orders, preparations,
     administrations and reactions of an ertplan export are recreated only for a patient this
@@ -99,15 +117,23 @@ def import_bundle(session: Session, planner: Planner, *, bundle: object, actor: 
     the caller commits, or a raised error leaves the store as it was.
     """
     from ertplan.core.monograph import available_drugs
-    from ertplan.interop.fhir import patient_identifier, read_bundle
+    from ertplan.interop.fhir import patient_differences, patient_identifier, read_bundle
 
-    identifier = patient_identifier(bundle)
+    system = identifier_system or _site_system()
+    identifier = patient_identifier(bundle, system)
     patient = session.scalars(select(Patient).where(Patient.identifier == identifier)).first()
+    if patient is not None:
+        entry, differences = patient_differences(bundle, {
+            "name": patient.name, "sex": patient.sex, "birth_date": patient.birth_date})
+        if differences:
+            raise InputError(f"entry[{entry}].resource", f"the Patient's identifier {system}|"
+                             f"{identifier} is ertplan's patient {patient.id}, but it differs: "
+                             + "; ".join(differences), identifier)
     stored = [] if patient is None else [
         (weight.measured_on, weight.weight_kg)
         for weight in _all(session, Weight, Weight.patient_id == patient.id)]
     plan = read_bundle(bundle, goals=planner.goals(), store_weights=stored,
-                       drugs=drug_codings(planner, available_drugs()))
+                       drugs=drug_codings(planner, available_drugs()), identifier_system=system)
     created = patient is None
     _check_fits(plan)
     if patient is None:

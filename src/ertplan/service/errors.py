@@ -1,4 +1,5 @@
-"""The one place where ertplan's errors become HTTP answers: 400, 401, 422, 404 or 409, never a 500.
+"""The one place where ertplan's errors become HTTP answers: 400, 401, 404, 409, 412 or 422,
+never a 500.
 
 An :class:`InputError` answers in FastAPI's own validation shape, so a client reads every 422 the
 same way: ``{"detail": [{"loc": ["body", "weight"], "msg": "...", "type": "value_error"}]}``.
@@ -42,6 +43,11 @@ class NotAuthenticated(ErtplanError):
     """A caller that did not prove who it is (a CDS client's JWT): HTTP 401 with the reason."""
 
 
+class PreconditionFailed(ErtplanError):
+    """Data a service needs could neither be read from the request nor fetched (CDS Hooks
+    2.0.1 §Providing FHIR Resources to a CDS Service): HTTP 412 with the reason."""
+
+
 def body_location(field: str) -> list[str | int]:
     """``vials[0].lot`` -> ``["body", "vials", 0, "lot"]``; CLI spellings use underscores."""
     location: list[str | int] = ["body"]
@@ -70,6 +76,9 @@ def answer_for(error: ErtplanError) -> JSONResponse:
     if isinstance(error, NotAuthenticated):
         return JSONResponse(status_code=status.HTTP_401_UNAUTHORIZED,
                             content={"detail": str(error)}, headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(error, PreconditionFailed):
+        return JSONResponse(status_code=status.HTTP_412_PRECONDITION_FAILED,
+                            content={"detail": str(error)})
     if isinstance(error, NotFoundError):
         return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(error)})
     if isinstance(error, ConflictError):

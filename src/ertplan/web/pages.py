@@ -375,17 +375,25 @@ def preview_fragment(request: Request, user: PageUser, form: Form, now: NowDep,
 
 @router.get("/patients/{patient_id}/orders/new")
 def new_order_page(request: Request, patient_id: RecordId, user: PageUser, session: SessionDep,
-                   now: NowDep, planner: PlannerDep) -> HTMLResponse:
-    """The order form with the live preparation preview (physicians)."""
+                   now: NowDep, planner: PlannerDep, weight: str | None = None,
+                   dose: str | None = None, every: str | None = None) -> HTMLResponse:
+    """The order form with the live preparation preview (physicians).
+
+    `weight`, `dose` and `every` fill the form in (a SMART launch from the EHR passes the EHR's
+    latest weight and the card's order); nothing is stored until the physician orders.
+    """
     require_role(user, "physician")
     patient = repo.get_record(session, model=Patient, record_id=patient_id)
-    weight = repo.latest_weight(session, patient_id=patient_id)
-    values = {"weight": "" if weight is None
-              else f"{_number(weight.weight_kg, WEIGHT_DECIMALS)} kg",
+    latest = repo.latest_weight(session, patient_id=patient_id)
+    values = {"weight": "" if latest is None
+              else f"{_number(latest.weight_kg, WEIGHT_DECIMALS)} kg",
               "dose": "60 U/kg", "every": "2 weeks",
               "start_date": now.astimezone(_zone(request)).date().isoformat()}
+    for name, given in (("weight", weight), ("dose", dose), ("every", every)):
+        if given and given.strip():
+            values[name] = given.strip()[:100]
     return render(request, "order_form.html", user, patient=patient, order=None, values=values,
-                  latest_weight=weight, **_preview(planner, values, now))
+                  latest_weight=latest, **_preview(planner, values, now))
 
 
 @router.post("/patients/{patient_id}/orders")

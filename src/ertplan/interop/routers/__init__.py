@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ertplan.interop.routers import cds, fhir
+from ertplan.interop.routers import cds, fhir, smart
 
-ROUTERS = (cds.router, fhir.router)
+ROUTERS = (cds.router, fhir.router, smart.router)

@@ -20,11 +20,14 @@ from ertplan.interop.cds_service import (
     SERVICES,
     CdsResponse,
     Feedback,
+    FhirAccess,
     HookRequest,
+    IssuedCards,
     answer,
     discovery,
     fhir_reader,
     parse_request,
+    server_allowed,
 )
 from ertplan.service.deps import Admin, Limit, NowDep, Offset, PlannerDep, SessionDep
 from ertplan.service.errors import ERROR_RESPONSES, Message, NotAuthenticated
@@ -39,6 +42,8 @@ _HOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": Message, "description": "the request does not follow CDS Hooks"},
     401: {"model": Message, "description": "no valid JWT of a trusted CDS client"},
     404: {"model": Message, "description": "no service with that id"},
+    412: {"model": Message, "description": "the body weight was neither prefetched nor "
+                                           "readable from the client's fhirServer"},
 }
 
 
@@ -131,15 +136,25 @@ async def cds_call(service_id: ServiceId, request: Request, now: NowDep,
     from starlette.concurrency import run_in_threadpool
 
     clients: TrustedClients = request.app.state.cds_clients
-    if clients.configured:
-        _client(request, clients)
+    issuer = _client(request, clients) if clients.configured else None
     hook = parse_request(await request.body(), _service(service_id))
     settings = request.app.state.settings
-    # planning and the FHIR read block: off the event loop, like FastAPI's sync routes
+    server = hook.fhirServer or ""
+    listed = server_allowed(server, settings.cds_fhir_servers)
+    # a trusted client's fhirServer is called; else only one the site allow-lists
+    allowed = listed or (issuer is not None and not settings.cds_fhir_servers)
+    base = str(request.base_url).rstrip("/")
+    smart = (settings.smart_client_id is not None
+             and server_allowed(server, settings.smart_issuers))
+    # planning and the FHIR reads block: off the event loop, like FastAPI's sync routes
     cards = await run_in_threadpool(
         answer, hook, planner=planner, now=now, site_codes=request.app.state.cds_codes,
-        fhir_get=fhir_reader(settings.cds_fhir_timeout_s),
-        worksheet_url=f"{str(request.base_url).rstrip('/')}/ui/worksheet")
+        fhir=FhirAccess(get=fhir_reader(settings.cds_fhir_timeout_s), allowed=allowed),
+        worksheet_url=f"{base}/ui/worksheet",
+        smart_launch_url=f"{base}/smart/launch" if smart else None)
+    if issuer is not None:
+        issued: IssuedCards = request.app.state.cds_issued
+        issued.record(issuer=issuer, service_id=service_id, cards=cards.cards, now=now)
     return Response(content=cards.model_dump_json(exclude_none=True),
                     media_type="application/json")
 
@@ -148,15 +163,20 @@ async def cds_call(service_id: ServiceId, request: Request, now: NowDep,
              responses={401: {"model": Message,
                               "description": "no valid JWT of a trusted CDS client (always, "
                                              "when none is configured)"},
-                         404: {"model": Message, "description": "no service with that id"}})
+                         404: {"model": Message, "description": "no service with that id"},
+                         422: {"description": "a card this service did not issue to the client, "
+                                              "or a suggestion not on it"}})
 def cds_feedback(service_id: ServiceId, body: Feedback, issuer: FeedbackAuthor,
-                 session: SessionDep, now: NowDep) -> FeedbackStored:
+                 request: Request, session: SessionDep, now: NowDep) -> FeedbackStored:
     """CDS Hooks feedback: what the user did with each card (accepted, or overridden and why).
 
     A write: only a trusted CDS client's verified JWT may make it; each entry is stored with the
     client's issuer as its author and an audit row, in one transaction.
     """
     _service(service_id)
+    issued: IssuedCards = request.app.state.cds_issued
+    for index, item in enumerate(body.feedback):
+        _check_issued(issued, issuer, service_id, item, index, now)
     for item in body.feedback:
         reason = item.overrideReason
         coding = None if reason is None else reason.reason
@@ -170,6 +190,26 @@ def cds_feedback(service_id: ServiceId, body: Feedback, issuer: FeedbackAuthor,
             outcome_at=item.outcomeTimestamp, received_at=now))
     session.commit()
     return FeedbackStored(stored=len(body.feedback))
+
+
+def _check_issued(issued: IssuedCards, issuer: str, service_id: str, item: Any, index: int,
+                  now: datetime) -> None:
+    """Feedback names a card this service issued to this client, and only its suggestions;
+    an ``accepted`` outcome names at least one (2.0.1 §Feedback); else 422 naming the entry."""
+    from ertplan.core.errors import InputError
+
+    where = f"feedback[{index}]"
+    suggestions = issued.suggestions(issuer=issuer, service_id=service_id, card=item.card,
+                                     now=now)
+    if suggestions is None:
+        raise InputError(f"{where}.card", "is not a card this service issued to this client",
+                         item.card)
+    if item.outcome == "accepted" and not item.acceptedSuggestions:
+        raise InputError(f"{where}.acceptedSuggestions", "is required for an accepted outcome")
+    for number, accepted in enumerate(item.acceptedSuggestions):
+        if accepted.id not in suggestions:
+            raise InputError(f"{where}.acceptedSuggestions[{number}].id",
+                             "is not a suggestion of that card", accepted.id)
 
 
 @router.get("/cds-feedback", responses=ERROR_RESPONSES)

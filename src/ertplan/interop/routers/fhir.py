@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel
 
 from ertplan.service.deps import Clinician, CurrentUser, NowDep, PlannerDep, RecordId, SessionDep
@@ -73,11 +73,12 @@ class ImportReport(BaseModel):
 @router.get("/patients/{patient_id}/bundle", response_class=Response,
             responses=_BUNDLE_RESPONSE)
 def export_bundle(patient_id: RecordId, _user: CurrentUser, session: SessionDep, now: NowDep,
-                  planner: PlannerDep) -> Response:
+                  planner: PlannerDep, request: Request) -> Response:
     """The patient's records as a FHIR R4 ``collection`` Bundle (``ertplan fhir export``)."""
     from ertplan.interop.fhir_store import export_patient
 
-    bundle = export_patient(session, planner, patient_id=patient_id, now=now)
+    bundle = export_patient(session, planner, patient_id=patient_id, now=now,
+                            identifier_system=request.app.state.settings.fhir_patient_system)
     return Response(content=json.dumps(bundle, ensure_ascii=False).encode(),
                     media_type=FHIR_JSON)
 
@@ -85,16 +86,19 @@ def export_bundle(patient_id: RecordId, _user: CurrentUser, session: SessionDep,
 @router.post("/import")
 def import_bundle(bundle: Annotated[dict[str, Any], Body(
         description="a FHIR R4 Bundle (JSON) of one patient")], clinician: Clinician,
-        session: SessionDep, now: NowDep, planner: PlannerDep) -> ImportReport:
+        session: SessionDep, now: NowDep, planner: PlannerDep, request: Request) -> ImportReport:
     """Import a Bundle's weights and lab results, whole or not at all (``ertplan fhir import``).
 
-    Units are converted to ertplan's (pint); codes ertplan does not know are listed in
+    The patient is matched on the identifier's system (``ERTPLAN_FHIR_PATIENT_SYSTEM``) and value
+    and confirmed by name, sex and birth date (422 listing any difference). Units are converted
+    to ertplan's (pint); codes ertplan does not know are listed in
     ``unknown_codes``; an invalid resource refuses the whole Bundle (422 naming the entry and
     element). An ertplan export also recreates the patient's orders, bags and infusions when the
     import registers the patient.
     """
     from ertplan.interop.fhir_store import import_bundle as write
 
-    report = write(session, planner, bundle=bundle, actor=clinician, now=now)
+    report = write(session, planner, bundle=bundle, actor=clinician, now=now,
+                   identifier_system=request.app.state.settings.fhir_patient_system)
     session.commit()
     return ImportReport.model_validate(report)
