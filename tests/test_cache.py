@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from ertplan.cache import UnitMemo, cached_monograph
 from ertplan.core.dosing import every
@@ -44,3 +47,26 @@ def test_unit_facts_survive_between_runs(tmp_path: Path) -> None:
     memo["lb"] = ("[mass]", 453.59237)
     memo.save()
     assert UnitMemo(tmp_path)["lb"] == ("[mass]", 453.59237)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the XDG rule ertplan applies itself on Linux")
+@pytest.mark.parametrize(("xdg_cache_home", "home"), [
+    (None, "/home/pharmacist"),
+    ("/var/tmp/xdg-cache", "/home/pharmacist"),
+    ("relative/cache", "/home/pharmacist"),  # not absolute: ignored, as the spec says
+    ("", "/root/"),
+    (None, "relative-home"),  # platformdirs' own rules decide
+])
+def test_the_cache_folder_is_where_platformdirs_puts_it(
+        monkeypatch: pytest.MonkeyPatch, xdg_cache_home: str | None, home: str) -> None:
+    from platformdirs import user_cache_path
+
+    from ertplan.cache import CACHE_DIR_VARIABLE, cache_dir
+
+    monkeypatch.delenv(CACHE_DIR_VARIABLE)
+    monkeypatch.setenv("HOME", home)
+    if xdg_cache_home is None:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg_cache_home)
+    assert cache_dir() == user_cache_path("ertplan", appauthor=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,15 @@ def cache_dir() -> Path:
     configured = os.environ.get(CACHE_DIR_VARIABLE)
     if configured:
         return Path(configured)
+    if sys.platform == "linux":
+        # platformdirs' answer by the XDG rule it applies, without importing it (with tempfile and
+        # shutil, it costs a tenth of a cold `ertplan prepare`); anything unusual goes to it
+        xdg_cache = os.environ.get("XDG_CACHE_HOME", "")
+        if os.path.isabs(xdg_cache):
+            return Path(xdg_cache) / "ertplan"
+        home = os.environ.get("HOME", "")
+        if os.path.isabs(home):
+            return Path(home) / ".cache" / "ertplan"
     from platformdirs import user_cache_path
 
     return user_cache_path("ertplan", appauthor=False)

@@ -168,22 +168,47 @@ def test_prepare_still_starts_without_numpy_or_plotting() -> None:
 
 def test_a_long_run_shows_a_progress_bar_on_a_terminal_only() -> None:
     import io
+    import time
 
     from rich.console import Console
 
-    from ertplan.cli.pk_render import progress_bar
+    from ertplan.cli.progress import progress_bar
 
     screen = io.StringIO()
     with progress_bar(1000, show=True, console=Console(file=screen, force_terminal=True,
-                                                       width=80)) as advance:
+                                                       width=80), delay_s=0.0) as advance:
+        time.sleep(0.2)  # the bar appears from a timer thread
         advance(400)
         advance(600)
     assert "simulating" in screen.getvalue()
     assert "patients" in screen.getvalue()
     piped = io.StringIO()
-    with progress_bar(1000, show=True, console=Console(file=piped)) as advance:
+    with progress_bar(1000, show=True, console=Console(file=piped), delay_s=0.0) as advance:
+        time.sleep(0.2)
         advance(1000)
     assert piped.getvalue() == ""
+
+
+def test_a_run_under_a_second_shows_no_progress_bar() -> None:
+    import io
+
+    from rich.console import Console
+
+    from ertplan.cli.progress import progress_bar
+
+    screen = io.StringIO()
+    with progress_bar(1000, console=Console(file=screen, force_terminal=True)) as advance:
+        advance(1000)
+    assert screen.getvalue() == ""
+
+
+def test_a_population_on_several_threads_equals_the_one_thread_run(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    one = run_json(capsys, *POPULATION, "--workers", "1")
+    three = run_json(capsys, *POPULATION, "--workers", "3", "--chunk-size", "1234")
+    assert three == one
+    assert main([*POPULATION, "--workers", "0"]) == 2
+    assert "workers" in capsys.readouterr().err
 
 
 def test_the_jax_backend_reports_itself_and_the_numpy_percentiles(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ertplan.cli.app import main
+from ertplan.cli import main  # the installed command's entry: the fast path, then Typer
 
 BASE = ["prepare", "--weight", "70kg", "--dose", "60U/kg", "--every", "2w",
         "--prepared-at", "2026-12-07T08:30:00+01:00"]
@@ -157,3 +157,81 @@ def test_the_installed_command_refuses_without_a_traceback(tmp_path: Path) -> No
     done = subprocess.run([executable, *BASE, "--json"], capture_output=True, text=True,
                           env=environment, check=True)
     assert json.loads(done.stdout)["dose_units"] == 4200
+
+
+# ---- the fast path: a well-formed prepare without Typer (its start-up is a measured budget) ----
+
+def test_the_fast_path_reads_exactly_the_options_of_the_typer_command() -> None:
+    import typer
+
+    from ertplan.cli.app import app
+    from ertplan.cli.fast import ENVIRONMENT, PREPARE_OPTIONS, REQUIRED
+
+    command = typer.main.get_command(app).get_command(None, "prepare")  # type: ignore[attr-defined]
+    options = {param.opts[0]: param for param in command.params}
+    assert set(options) == set(PREPARE_OPTIONS)
+    for flag, (keyword, kind) in PREPARE_OPTIONS.items():
+        param = options[flag]
+        assert param.name == keyword, flag
+        assert param.is_flag == (kind is bool), flag
+        assert (param.type.name == "float") == (kind is float), flag
+        assert param.envvar == ENVIRONMENT.get(keyword), flag
+    assert {param.name for param in command.params if param.required} == set(REQUIRED)
+
+
+@pytest.mark.parametrize("argv", [
+    [*BASE, "--json"],
+    [*BASE[:1], "--json", "--weight=154 lb", "--dose", "60U/kg", "--times-per-week=3",
+     "--prepared-at=2026-12-07T08:30:00+01:00"],
+    [*BASE, "--weight", "80kg", "--high-waste-percent", "5", "--storage", "room", "--json"],
+    [*BASE, "--duration", "1.5h", "--diluted-at", "2026-12-07T09:00:00+01:00"],
+], ids=["json", "equals-and-floats", "repeated-option", "worksheet"])
+def test_the_fast_path_prints_what_the_typer_command_prints(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        argv: list[str]) -> None:
+    from ertplan.cli.app import main as typer_main
+    from ertplan.cli.fast import prepare_arguments
+
+    monkeypatch.setenv("ERTPLAN_VIAL_SIZES", "400")
+    monkeypatch.setenv("COLUMNS", "120")
+    assert prepare_arguments(argv) is not None  # taken by the fast path
+    assert main(argv) == 0
+    fast = capsys.readouterr()
+    assert typer_main(argv) == 0
+    assert capsys.readouterr() == fast
+    assert "400" in fast.out
+
+
+@pytest.mark.parametrize("argv", [
+    ["prepare", "--help"],
+    ["prepare", "--weight", "70kg", "--dose", "60U/kg", "--bogus"],
+    ["prepare", "--weight", "70kg", "--dose"],
+    ["prepare", "--weight", "70kg", "--every", "2w"],
+    ["prepare", "--weight", "70kg", "--dose", "60U/kg", "--json=yes"],
+    ["prepare", "--weight", "-1kg", "--dose", "60U/kg"],
+    ["prepare", "--weight", "70kg", "--dose", "60U/kg", "--times-per-week", "thrice"],
+    ["prepare", "70kg"],
+    ["calendar", "--weight", "70kg"],
+    ["--version"],
+    [],
+])
+def test_what_the_fast_path_does_not_recognise_goes_to_typer(argv: list[str]) -> None:
+    from ertplan.cli.fast import prepare_arguments
+
+    assert prepare_arguments(argv) is None
+
+
+def test_prepare_json_loads_neither_typer_nor_rich(tmp_path: Path) -> None:
+    environment = {**os.environ, "ERTPLAN_CACHE_DIR": str(tmp_path)}
+    code = ("import sys\n"
+            "from ertplan.cli import main\n"
+            f"code = main({[*BASE, '--json']!r})\n"
+            "loaded = [m for m in ('typer', 'click', 'rich', 'pydantic', 'pint', 'numpy')"
+            " if m in sys.modules]\n"
+            "print(code, loaded, file=sys.stderr)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, env=environment,
+                   capture_output=True)  # the first run fills the cache (pint, pydantic)
+    warm = subprocess.run([sys.executable, "-c", code], check=True, env=environment,
+                          capture_output=True, text=True)
+    assert warm.stderr.strip() == "0 []"
+    assert json.loads(warm.stdout)["dose_units"] == 4200

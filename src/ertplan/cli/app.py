@@ -1,12 +1,12 @@
 """The Typer application and the one place where errors become exit codes.
 
 Commands live in modules of their own and import the core inside their function bodies, so that
-``ertplan prepare --json`` loads only what it uses (see benchmarks/cli.py).
+a command loads only what it uses. A well-formed ``ertplan prepare`` does not come here at all
+(see :mod:`ertplan.cli.fast` and benchmarks/cli.py); everything else does.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -14,8 +14,8 @@ from typer.core import TyperGroup
 
 import ertplan
 from ertplan.cli import prepare
+from ertplan.cli.fast import EXIT_ABORTED, EXIT_BAD_INPUT, refuse
 
-EXIT_BAD_INPUT = 2
 # typer is held at 0.28: 0.29 builds a pydantic adapter per option (pydantic on every start-up) and
 # releases before 0.28 do not export TyperException, the root of its usage errors caught below
 
@@ -96,23 +96,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="ertplan", standalone_mode=False)
     except ErtplanError as error:
-        return _refuse(str(error))
+        return refuse(str(error))
     except typer.TyperException as error:
-        return _refuse(error.format_message(), getattr(error, "exit_code", EXIT_BAD_INPUT))
+        return refuse(error.format_message(), getattr(error, "exit_code", EXIT_BAD_INPUT))
     except typer.Exit as done:
         return done.exit_code
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("ertplan: aborted", err=True)
-        return 130
+        return EXIT_ABORTED
     return result if isinstance(result, int) else 0
 
 
-def _refuse(message: str, exit_code: int = EXIT_BAD_INPUT) -> int:
-    one_line = " ".join(message.split())
-    typer.echo(f"ertplan: error: {one_line}", err=True)
-    return exit_code
-
-
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point of earlier installs: the same as ``ertplan.cli.run``."""
+    from ertplan.cli import run as run_command
+
+    run_command()

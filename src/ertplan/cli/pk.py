@@ -132,12 +132,16 @@ def population_command(
     percentiles: Annotated[str | None, typer.Option(
         help="Percentiles to report, e.g. 5,50,95. Default: 5,25,50,75,95.",
         show_default=False)] = None,
-    chunk_size: Annotated[int, typer.Option(
-        help="Patients simulated at once (memory, not results, depends on it), e.g. 65536.")
-    ] = 1 << 16,
+    chunk_size: Annotated[int | None, typer.Option(
+        help="Patients per chunk handed to a worker (load balance and progress, not results "
+        "or memory, depend on it), e.g. 262144. Default: about four chunks per thread, at "
+        "most 1,048,576 patients.", show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Threads simulating at once on this machine, e.g. 1. Default: one per core.",
+        show_default=False)] = None,
     dask: Annotated[str | None, typer.Option(
-        help="Run the chunks on a Dask cluster, e.g. tcp://scheduler:8786 (workers need "
-        "ertplan installed).", show_default=False)] = None,
+        help="Run the chunks on a Dask cluster instead, e.g. tcp://scheduler:8786 (workers "
+        "need ertplan installed).", show_default=False)] = None,
     plot: Annotated[Path | None, typer.Option(
         help="Write the percentile band plot, e.g. bands.png or bands.svg.",
         show_default=False)] = None,
@@ -167,13 +171,13 @@ def population_command(
         seed = secrets.randbits(63)
 
     from ertplan.cache import UnitMemo, cached_monograph
+    from ertplan.cluster import DASK_CHUNK_PATIENTS, dask_runner, thread_runner
     from ertplan.core.pk_inputs import PopulationInputs, population_request_from_inputs
     from ertplan.core.population import (
         ChunkMapper,
-        chunk_bounds,
         resolve_backend,
-        run_locally,
         simulate_population,
+        suggested_chunk_patients,
     )
 
     monograph = cached_monograph(drug)
@@ -186,16 +190,20 @@ def population_command(
         monograph, memo)
     memo.save()
     request = dataclasses.replace(request, backend=resolve_backend(backend))
-    chunks = len(chunk_bounds(request.n_patients, chunk_size))
-    runner: ChunkMapper = run_locally
+    runner: ChunkMapper
     if dask is not None:
-        from ertplan.cluster import dask_runner
-
         runner = dask_runner(dask)
+        if chunk_size is None:
+            chunk_size = DASK_CHUNK_PATIENTS
+    else:
+        threads = _cores() if workers is None else workers
+        runner = thread_runner(threads)
+        if chunk_size is None:
+            chunk_size = suggested_chunk_patients(request.n_patients, threads)
 
-    from ertplan.cli.pk_render import progress_bar
+    from ertplan.cli.progress import progress_bar
 
-    with progress_bar(request.n_patients, show=chunks > 1) as advance:
+    with progress_bar(request.n_patients) as advance:
         summary = simulate_population(request, monograph, chunk_patients=chunk_size,
                                       run_chunks=runner, on_chunk=advance)
     if plot is not None:
@@ -208,6 +216,15 @@ def population_command(
         from ertplan.cli.pk_render import print_population
 
         print_population(summary, plot)
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container or taskset may allow fewer than exist)."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _check_plot_path(plot: Path | None) -> None:

@@ -1,9 +1,8 @@
-"""Rich tables, a progress bar and matplotlib plots for ``ertplan pk``; computes nothing."""
+"""Rich tables and matplotlib plots for ``ertplan pk``; computes nothing (its progress bar:
+``ertplan.cli.progress``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -113,27 +112,6 @@ def print_population(summary: PopulationSummary, plot: Path | None = None,
                  Text(summary.verification_note, style="bold"))
     console.print(Panel(body, title=f"{summary.drug} — virtual population",
                         title_align="left", box=box.ROUNDED))
-
-
-@contextmanager
-def progress_bar(total_patients: int, show: bool,
-                 console: Console | None = None) -> Iterator[Callable[[int], None]]:
-    """A Rich progress bar (on stderr unless `console` is given), shown only on a terminal and
-    when `show`."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    console = console or Console(stderr=True)
-    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("patients"), TimeRemainingColumn(), console=console,
-                  transient=True, disable=not (show and console.is_terminal)) as progress:
-        task = progress.add_task("simulating", total=total_patients)
-        yield lambda patients: progress.advance(task, patients)
 
 
 def _pyplot() -> Any:

@@ -74,6 +74,8 @@ class Fact(WriteOnce):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Identity(Fact):
+    """The product's names and identifiers (``[identity]``)."""
+
     generic_name: str
     brand_names: tuple[str, ...]
     drug_class: str
@@ -85,6 +87,8 @@ class Identity(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Indication(Fact):
+    """One labelled (or off-label) use (``[[indications]]``)."""
+
     condition: str
     text: str
     gaucher_types: tuple[int, ...]
@@ -94,6 +98,8 @@ class Indication(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Availability(Fact):
+    """Whether a presentation is marketed in a region (``[[products.availability]]``)."""
+
     region: str
     status: Literal["marketed", "discontinued", "not-listed"]
     note: str
@@ -112,12 +118,16 @@ class Product(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Reconstitution(Fact):
+    """How each vial is reconstituted (``[reconstitution]``)."""
+
     diluent: str
     technique: str
 
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Dilution(Fact):
+    """The infusion bag's diluent and its volume limits (``[dilution]``)."""
+
     diluent: str
     final_volume_ml_min: float
     final_volume_ml_max: float
@@ -125,6 +135,8 @@ class Dilution(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Administration(Fact):
+    """The route and the labelled range of infusion durations (``[administration]``)."""
+
     route: str
     duration_min_lower: float
     duration_min_upper: float
@@ -132,12 +144,16 @@ class Administration(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class AdministrationDefault(Fact):
+    """The duration used when an order gives none, and why (``[administration_default]``)."""
+
     duration_min: float
     reason: str
 
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class InfusionFilter(Fact):
+    """The in-line filter the infusion needs (``[infusion_filter]``)."""
+
     description: str
     wording: str
     required: bool
@@ -145,6 +161,8 @@ class InfusionFilter(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class StabilityEntry(Fact):
+    """How long one stage keeps under one storage (``[[stability]]``)."""
+
     stage: Stage
     storage: Storage
     hours: float
@@ -178,6 +196,8 @@ class Regimen(WriteOnce):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class DoseRange(Fact):
+    """The labelled doses, lowest and highest regimen (``[dose_range]``)."""
+
     text: str
     lowest: Regimen
     highest: Regimen
@@ -185,11 +205,15 @@ class DoseRange(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class DoseRounding(Fact):
+    """What the label allows in rounding a dose to whole vials (``[dose_rounding]``)."""
+
     text: str
 
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class ExposureWindow(Fact):
+    """The window over which exposure per kg is summed (``[exposure_window]``)."""
+
     days: float
 
 
@@ -207,6 +231,9 @@ class Planning(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class AntibodyEffects(Fact):
+    """The direction of each antibody effect on kinetics
+    (``[pharmacokinetics.antibody_effects]``)."""
+
     volume_of_distribution: Literal["decreased", "increased", "unchanged"]
     clearance: Literal["decreased", "increased", "unchanged"]
     half_life: Literal["decreased", "increased", "unchanged"]
@@ -214,6 +241,8 @@ class AntibodyEffects(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Pharmacokinetics(Fact):
+    """Half-life, volume and time to steady state as ranges (``[pharmacokinetics]``)."""
+
     half_life_min_lower: float
     half_life_min_upper: float
     volume_of_distribution_l_per_kg_lower: float
@@ -247,6 +276,8 @@ class PkSampling(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class AntibodyIncidence(Fact):
+    """How often patients develop IgG antibodies (``[pk_simulation.antibody_incidence]``)."""
+
     percent: float
     text: str
 
@@ -275,6 +306,8 @@ class PkSimulation(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class Caution(Fact):
+    """One warning or precaution of the label (``[[cautions]]``)."""
+
     topic: str
     text: str
 
@@ -322,12 +355,16 @@ class Grade(Fact):
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class GradingScale(Fact):
+    """The scale reactions are graded on (``[hypersensitivity_grading]``)."""
+
     name: str
     grades: tuple[Grade, ...]
 
 
 @dataclass(kw_only=True, eq=False, init=False, repr=False)
 class ReactionPolicy(Fact):
+    """From which grade a reaction means re-evaluating therapy (``[reaction_policy]``)."""
+
     reevaluate_from_grade: int
     reason: str
 

@@ -14,10 +14,18 @@ memory stays bounded whatever N. Percentiles are nearest-rank percentiles read f
 is the centre of the bin holding that rank, within half a bin (``resolution_percent``) of the exact
 value.
 
-Backends. The curves and per-patient figures of a chunk (the hot loop) run on NumPy by default,
-or on JAX (``backend="jax"``: its default device, a GPU when it has one) in float64 with the same
-formulas in the same order. Only they move: the random draws stay on NumPy's seeded generator, so
-a patient is the same whatever the backend. JAX is imported only when its backend runs.
+Curves that never exist. The activity of each patient at each sample time is made by a
+recurrence (:class:`GridWalk`, ``pk.step_factors``): one multiply-add per time from a few
+exponentials per patient, counted in its bin as it is made. A chunk works through its patients in
+blocks (``BLOCK_PATIENTS``), so its memory is set by the block and the tally, not by its size.
+
+Backends. On the CPU (``backend="numpy"``) the per-patient figures and step factors are NumPy's,
+and the walk through the grid is a compiled kernel (``ertplan.core.band_kernel``, Numba) where
+Numba is installed, else :func:`count_band_numpy`, the reference the kernel is tested against:
+both make the same floats, so the counts are identical. On JAX (``backend="jax"``: its default
+device, a GPU when it has one) the figures and the closed-form curves are computed in float64 by
+the same formulas. Only they move: the random draws stay on NumPy's seeded generator, so a patient
+is the same whatever the backend. JAX and Numba are imported only when they run.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from ertplan.core import band_kernel
 from ertplan.core.alerts import Alert, by_severity
 from ertplan.core.dosing import require_positive
 from ertplan.core.errors import InputError
@@ -41,12 +50,11 @@ from ertplan.core.pk import (
     NINETY_PERCENT,
     NINETY_SEVEN_PERCENT,
     Floats,
-    Infusion,
-    activity_time_major,
     antibody_scenario,
     elimination_rate_per_h,
     label_alerts,
     sample_times_min,
+    step_factors,
     time_to_fraction_h,
 )
 from ertplan.core.preparation import VERIFICATION_NOTE
@@ -57,9 +65,9 @@ Counts = NDArray[np.int64]
 RANDOM_BLOCK = 4096
 # rows of a block's uniform numbers
 _WEIGHT, _HALF_LIFE, _VOLUME, _ANTIBODY = range(4)
-# patients whose curves are evaluated at once inside a chunk (keeps the working set small)
-_CURVE_BLOCK = 8192
-DEFAULT_CHUNK_PATIENTS = 1 << 16
+# patients drawn and simulated at once inside a chunk: a chunk's working memory, whatever its size
+BLOCK_PATIENTS = 1 << 16
+DEFAULT_CHUNK_PATIENTS = 1 << 20
 # most patients JAX evaluates at once; fewer are padded to a power of two (few compilations)
 _JAX_BLOCK = 1 << 16
 Backend = Literal["numpy", "jax"]
@@ -90,11 +98,18 @@ class LogBins:
         """Largest distance from a bin's centre to its edge, in percent of the value."""
         return 100.0 * 2.0 ** -(self.subbin_bits + 1)
 
+    @property
+    def bit_layout(self) -> tuple[int, int]:
+        """(shift, offset): a value's bin is (its float64 bits >> shift) - offset, clipped to
+        [0, count - 1]."""
+        return 52 - self.subbin_bits, ((1023 + self.lowest_octave) << self.subbin_bits) - 1
+
     def index(self, values: Floats) -> Counts:
         """The bin of each value (0: below the range or zero; count - 1: above it or NaN)."""
+        shift, offset = self.bit_layout
         bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
-        index = bits >> (52 - self.subbin_bits)
-        index -= ((1023 + self.lowest_octave) << self.subbin_bits) - 1
+        index = bits >> shift
+        index -= offset
         np.clip(index, 0, self.count - 1, out=index)
         return index
 
@@ -112,6 +127,17 @@ class LogBins:
     def histogram(self, values: Floats) -> Counts:
         """Counts of `values` in each bin."""
         return np.bincount(self.index(values).ravel(), minlength=self.count).astype(np.int64)
+
+    def count_into(self, counts: Counts, values: Floats) -> None:
+        """Add the counts of `values` to `counts` (one row of bins) in place, counting only over
+        the span of bins they fall in (a time's activities span a few octaves of the sixty)."""
+        index = self.index(values)
+        if index.size == 0:
+            return
+        low = int(index.min())
+        index -= low
+        span = np.bincount(index)
+        counts[low:low + span.size] += span
 
 
 # a metric to 0.012 % between 2**-40 and 2**40 of its unit; a time point of the band plot to
@@ -271,6 +297,15 @@ class Tally:
     minimum: Floats
     maximum: Floats
 
+    @classmethod
+    def empty(cls, times: int) -> Tally:
+        """The tally of no patients, for a grid of `times` sample times."""
+        return cls(patients=0, antibody_positive=0, reaching_90_percent_by_mark=0,
+                   metric_counts=np.zeros((len(METRICS), METRIC_BINS.count), dtype=np.int64),
+                   band_counts=np.zeros((times, BAND_BINS.count), dtype=np.int64),
+                   minimum=np.full(len(METRICS), np.inf),
+                   maximum=np.full(len(METRICS), -np.inf))
+
     def add(self, other: Tally) -> Tally:
         """This tally and `other` together (integer sums, so order does not matter)."""
         return Tally(
@@ -283,6 +318,17 @@ class Tally:
             minimum=np.minimum(self.minimum, other.minimum),
             maximum=np.maximum(self.maximum, other.maximum),
         )
+
+    def include(self, other: Tally) -> None:
+        """Add `other` into this tally in place (what :meth:`add` returns, without new arrays:
+        a tally's band histograms are tens of megabytes)."""
+        self.patients += other.patients
+        self.antibody_positive += other.antibody_positive
+        self.reaching_90_percent_by_mark += other.reaching_90_percent_by_mark
+        self.metric_counts += other.metric_counts
+        self.band_counts += other.band_counts
+        np.minimum(self.minimum, other.minimum, out=self.minimum)
+        np.maximum(self.maximum, other.maximum, out=self.maximum)
 
 
 def population_spec(request: PopulationRequest, monograph: Monograph) -> PopulationSpec:
@@ -360,14 +406,98 @@ def draw_patients(spec: PopulationSpec, start: int, stop: int) -> Patients:
 
 
 def simulate_chunk(spec: PopulationSpec, start: int, stop: int) -> Tally:
-    """Simulate patients `start` to `stop` - 1 and tally them (a pure function of its inputs)."""
-    patients = draw_patients(spec, start, stop)
-    if spec.backend == "jax":
-        return _tally_with_jax(spec, patients)
-    return _tally_with_numpy(spec, patients)
+    """Simulate patients `start` to `stop` - 1 and tally them (a pure function of its inputs).
+
+    The patients go through in blocks of ``BLOCK_PATIENTS``, each drawn, simulated and counted
+    into the one tally: memory is set by the block, not by the chunk.
+    """
+    tally = Tally.empty(len(spec.times_min))
+    # the chunk's band counts in 32 bits while it runs (half the cache of 64), added at its end
+    band = np.zeros(tally.band_counts.shape,
+                    dtype=np.int32 if stop - start < 2**31 else np.int64)
+    for first in range(start, stop, BLOCK_PATIENTS):
+        patients = draw_patients(spec, first, min(first + BLOCK_PATIENTS, stop))
+        if spec.backend == "jax":
+            tally.include(_tally_with_jax(spec, patients))
+        else:
+            _count_on_cpu(spec, patients, tally, band)
+    tally.band_counts += band
+    return tally
 
 
-def _tally_with_numpy(spec: PopulationSpec, patients: Patients) -> Tally:
+# ---- the walk through the time grid -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class GridWalk:
+    """The sample times as steps of the recurrence ``C(t_i) = decay C(t_(i-1)) + gain``, walked
+    from the start of the infusion (t = 0, activity 0).
+
+    Each step is of a kind (its length and the part of it the infusion runs, in minutes);
+    `kind_of_time` names the step that arrives at each time. The population's grid is regular
+    with the end of the infusion added, so it has at most five kinds: the zero step to t = 0, the
+    regular step during and after the infusion, and the two around its end. Steps that agree to a
+    billionth of a minute are one kind, taken at its first step's length: linspace rounds a
+    regular grid's steps in their last bits, a ten-trillionth of a minute here.
+
+    >>> walk = grid_walk((0.0, 30.0, 60.0, 90.0, 120.0), 60.0)
+    >>> walk.steps_min, walk.kind_of_time
+    (((0.0, 0.0), (30.0, 30.0), (30.0, 0.0)), (0, 1, 1, 2, 2))
+    """
+
+    steps_min: tuple[tuple[float, float], ...]
+    kind_of_time: tuple[int, ...]
+
+
+@functools.lru_cache(maxsize=16)
+def grid_walk(times_min: tuple[float, ...], duration_min: float) -> GridWalk:
+    """The walk through ascending `times_min` (from 0) of an infusion of `duration_min`."""
+    kinds: dict[tuple[float, float], int] = {}
+    steps: list[tuple[float, float]] = []
+    kind_of_time: list[int] = []
+    previous = 0.0
+    for time in times_min:
+        length = time - previous
+        if length < 0:
+            raise InputError("times", "must start at 0 or later and ascend", time)
+        infused = min(max(duration_min - previous, 0.0), length)
+        key = (round(length, 9), round(infused, 9))
+        if key not in kinds:
+            kinds[key] = len(steps)
+            steps.append((length, infused))
+        kind_of_time.append(kinds[key])
+        previous = time
+    return GridWalk(tuple(steps), tuple(kind_of_time))
+
+
+def count_band_numpy(decay: Floats, gain: Floats, kind_of_time: NDArray[np.int64],
+                     counts: NDArray[np.int32] | Counts) -> None:
+    """The reference walk: every patient's activity at each time, one time at a time across all
+    patients, counted in ``BAND_BINS`` into `counts` (times x bins) as it is made.
+
+    `decay` and `gain` hold each kind of step's factors (kinds x patients). The compiled kernel
+    (``ertplan.core.band_kernel.count_band``) makes the same floats in the same order.
+    """
+    activity = np.zeros(decay.shape[1])
+    for time, kind in enumerate(kind_of_time):
+        activity *= decay[kind]
+        activity += gain[kind]
+        BAND_BINS.count_into(counts[time], activity)
+
+
+def count_band(decay: Floats, gain: Floats, kind_of_time: NDArray[np.int64],
+               counts: NDArray[np.int32] | Counts) -> None:
+    """:func:`count_band_numpy`'s counts, by the compiled kernel where Numba is installed."""
+    kernel = band_kernel.compiled_band_counter()
+    if kernel is None:
+        count_band_numpy(decay, gain, kind_of_time, counts)
+    else:
+        kernel(decay, gain, kind_of_time, counts, *BAND_BINS.bit_layout)
+
+
+def _count_on_cpu(spec: PopulationSpec, patients: Patients, tally: Tally,
+                  band: NDArray[np.int32] | Counts) -> None:
+    """Count `patients` into `tally`, and their activities into `band` (times x bins): figures
+    and step factors on NumPy, the walk by count_band."""
     rate = elimination_rate_per_h(patients.half_life_min)
     volume = patients.volume_l_per_kg * patients.weight_kg
     dose = spec.dose_units_per_kg * patients.weight_kg
@@ -377,29 +507,22 @@ def _tally_with_numpy(spec: PopulationSpec, patients: Patients) -> Tally:
     t90 = time_to_fraction_h(NINETY_PERCENT, rate) * MINUTES_PER_HOUR
     t97 = time_to_fraction_h(NINETY_SEVEN_PERCENT, rate) * MINUTES_PER_HOUR
     metrics = np.stack([cmax, dose / (rate * volume), t90, t97, dose])
-    reaching = int(np.count_nonzero(t90 <= min(spec.steady_state_mark_min, spec.duration_min)))
+    tally.patients += rate.size
+    tally.antibody_positive += int(np.count_nonzero(patients.antibody_positive))
+    tally.reaching_90_percent_by_mark += int(np.count_nonzero(
+        t90 <= min(spec.steady_state_mark_min, spec.duration_min)))
+    for row, values in enumerate(metrics):
+        METRIC_BINS.count_into(tally.metric_counts[row], values)
+    np.minimum(tally.minimum, metrics.min(axis=1), out=tally.minimum)
+    np.maximum(tally.maximum, metrics.max(axis=1), out=tally.maximum)
 
-    times_h = np.asarray(spec.times_min, dtype=np.float64) / MINUTES_PER_HOUR
-    unit_dose = [Infusion(0.0, 1.0, duration_h)]
-    offsets = np.arange(len(times_h), dtype=np.int64) * BAND_BINS.count
-    band = np.zeros(len(times_h) * BAND_BINS.count, dtype=np.int64)
-    for first in range(0, rate.size, _CURVE_BLOCK):
-        part = slice(first, first + _CURVE_BLOCK)
-        # activity is linear in dose: the curve of one unit, scaled by each patient's dose
-        curves = activity_time_major(times_h, unit_dose, rate[part], volume[part])
-        curves *= dose[part]
-        index = BAND_BINS.index(curves)
-        index += offsets[:, np.newaxis]
-        band += np.bincount(index.ravel(), minlength=band.size)
-    return Tally(
-        patients=rate.size,
-        antibody_positive=int(np.count_nonzero(patients.antibody_positive)),
-        reaching_90_percent_by_mark=reaching,
-        metric_counts=np.stack([METRIC_BINS.histogram(row) for row in metrics]),
-        band_counts=band.reshape(len(times_h), BAND_BINS.count),
-        minimum=metrics.min(axis=1),
-        maximum=metrics.max(axis=1),
-    )
+    walk = grid_walk(spec.times_min, spec.duration_min)
+    decay = np.empty((len(walk.steps_min), rate.size))
+    gain = np.empty_like(decay)
+    for kind, (length, infused) in enumerate(walk.steps_min):
+        step_factors(rate, steady_state, length / MINUTES_PER_HOUR, infused / MINUTES_PER_HOUR,
+                     out=(decay[kind], gain[kind]))
+    count_band(decay, gain, np.asarray(walk.kind_of_time, dtype=np.int64), band)
 
 
 def jax_platform() -> str:
@@ -438,11 +561,13 @@ def _jax_modules() -> tuple[Any, Any]:
 
 
 def _tally_with_jax(spec: PopulationSpec, patients: Patients) -> Tally:
-    """What :func:`_tally_with_numpy` computes, on JAX in float64, block by padded block.
+    """What :func:`_count_on_cpu` counts, on JAX in float64, block by padded block.
 
-    The formulas and their order are NumPy's; only exp and expm1 are JAX's own, so a figure may
-    differ in its last bits (about 1e-16 of it) and a count only if a value lies that close to a
-    bin's edge.
+    The figures' formulas and their order are NumPy's; only exp and expm1 are JAX's own, so a
+    figure may differ in its last bits (about 1e-16 of it). The curves are the closed form at
+    each time (``pk.activity_time_major``'s), where the CPU walks the recurrence: a GPU has
+    exponentials to spare and takes every time at once. The two agree to about 1e-14 of a value,
+    so a count differs only if a value lies that close to a bin's edge.
     """
     jax, _ = _jax_modules()
     count = patients.weight_kg.size
@@ -488,7 +613,8 @@ def _jax_kernel(times_min: tuple[float, ...], duration_min: float, dose_units_pe
                 mark_min: float, block: int) -> Any:
     """A compiled function of (half-lives, volumes per kg, weights, valid count) for `block`
     patients, giving the metric and band histograms, the extremes and the count reaching 90 %
-    by `mark_min` of the first `valid` patients. It mirrors _tally_with_numpy step by step."""
+    by `mark_min` of the first `valid` patients. Its figures mirror _count_on_cpu's step by
+    step; its curves are the closed form."""
     jax, jnp = _jax_modules()
     duration_h = duration_min / MINUTES_PER_HOUR
     times_h = np.asarray(times_min, dtype=np.float64) / MINUTES_PER_HOUR
@@ -554,6 +680,19 @@ def chunk_bounds(n_patients: int, chunk_patients: int) -> list[tuple[int, int]]:
                          chunk_patients)
     return [(start, min(start + chunk_patients, n_patients))
             for start in range(0, n_patients, chunk_patients)]
+
+
+def suggested_chunk_patients(n_patients: int, workers: int) -> int:
+    """Patients per chunk for `workers` running at once: about four chunks each, so that they
+    finish together and a progress bar moves; whole blocks of ``BLOCK_PATIENTS``; and at most
+    ``DEFAULT_CHUNK_PATIENTS``, since each chunk makes and hands back one tally (~40 MB).
+
+    >>> suggested_chunk_patients(10_000_000, 2), suggested_chunk_patients(1_000_000, 2)
+    (1048576, 131072)
+    """
+    per_worker = -(-n_patients // (4 * max(1, workers)))
+    blocks = max(1, -(-per_worker // BLOCK_PATIENTS))
+    return min(blocks * BLOCK_PATIENTS, DEFAULT_CHUNK_PATIENTS)
 
 
 # a way to run chunks: local (one after another) or a cluster's; yields tallies as they finish
@@ -634,12 +773,11 @@ def simulate_population(
     """
     spec = population_spec(request, monograph)
     bounds = chunk_bounds(spec.n_patients, chunk_patients)
-    total: Tally | None = None
+    total = Tally.empty(len(spec.times_min))
     for tally in run_chunks(spec, bounds):
-        total = tally if total is None else total.add(tally)
+        total.include(tally)
         if on_chunk is not None:
             on_chunk(tally.patients)
-    assert total is not None
     assert total.patients == spec.n_patients
     return summarise(request, spec, total, monograph)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import date, datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ def to_data(value: Any) -> Any:
     if type(value) in _PLAIN:  # most leaves: answered before the slower dataclass test
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: to_data(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple record
         return {name: to_data(item) for name, item in zip(value._fields, value, strict=True)}
     if isinstance(value, tuple | list):
@@ -30,3 +31,10 @@ def to_data(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, read once per class (``dataclasses.fields`` builds them anew
+    on every call, and a plan has dozens of records)."""
+    return tuple(field.name for field in dataclasses.fields(cls))

@@ -24,13 +24,17 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_now(request: Request) -> datetime:
+# the two below are async only because they never wait: FastAPI runs a plain def dependency in
+# its thread pool, a thread hop per request that costs more than reading the clock
+
+
+async def get_now(request: Request) -> datetime:
     """The current time from the application's clock (tests pass a fixed one)."""
     now: datetime = request.app.state.clock()
     return now
 
 
-def get_planner(request: Request) -> Planner:
+async def get_planner(request: Request) -> Planner:
     """The application's planner (monographs loaded once)."""
     planner: Planner = request.app.state.planner
     return planner
